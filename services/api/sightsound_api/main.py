@@ -1,0 +1,31 @@
+"""The public SightSound API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from sightsound.config import Settings, get_settings
+from sightsound.pipeline.dispatch import Dispatcher
+from sightsound.web import ServiceMetrics, install_problem_handlers
+from sightsound_api.routes import clips, health, jobs, traces
+
+DESCRIPTION = """
+SightSound turns audio-visual clips into verified audio reasoning traces (SightSound-R1).
+
+Upload a clip with a multiple-choice audio question (`POST /v1/clips`); a vision-language teacher
+writes K chains of thought from the silent frames, the verifier checks every sound claim against the
+real audio, and accepted traces become training data. Long work answers `202` with a `Location` to
+poll. Errors are `application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="SightSound API", version="0.1.0", description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.dispatcher = Dispatcher(settings)
+    install_problem_handlers(app)
+    ServiceMetrics("api").install(app)
+    for module in (health, clips, jobs, traces):
+        app.include_router(module.router)
+    return app

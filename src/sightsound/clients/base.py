@@ -1,0 +1,67 @@
+"""Typed httpx clients for the services; errors are split into transient and final ones."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+ResponseT = TypeVar("ResponseT", bound=BaseModel)
+
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class ServiceError(Exception):
+    """A call to another service failed."""
+
+    def __init__(self, service: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{service}: {message}")
+        self.service = service
+        self.status = status
+        self.message = message
+
+
+class TransientServiceError(ServiceError):
+    """Worth retrying: connection errors, timeouts, 429 and 5xx."""
+
+
+class ServiceRejectedError(ServiceError):
+    """The service refused the request (4xx): retrying the same request cannot help."""
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason_phrase
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])
+    return str(body)[:500]
+
+
+class ServiceClient:
+    service = "service"
+
+    def __init__(self, base_url: str, timeout_s: float = 300.0, transport: httpx.BaseTransport | None = None):
+        self._client = httpx.Client(base_url=base_url, timeout=timeout_s, transport=transport)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> ServiceClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _post(self, path: str, payload: BaseModel, response_type: type[ResponseT]) -> ResponseT:
+        try:
+            response = self._client.post(path, json=payload.model_dump(mode="json"))
+        except httpx.TransportError as exc:
+            raise TransientServiceError(self.service, f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code in TRANSIENT_STATUSES:
+            raise TransientServiceError(self.service, _detail(response), response.status_code)
+        if response.status_code >= 400:
+            raise ServiceRejectedError(self.service, _detail(response), response.status_code)
+        return response_type.model_validate(response.json())

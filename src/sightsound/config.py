@@ -1,0 +1,101 @@
+"""Settings for every SightSound process, read from ``SIGHTSOUND_*`` environment variables.
+
+One class for all services keeps the names documented in one place (the README table is generated
+from it by ``sightsound settings --markdown``). Outside development, unsafe defaults are refused.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIGHTSOUND_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="`production` refuses the development defaults below."
+    )
+
+    # --- storage -------------------------------------------------------------------------------
+    database_url: str = Field(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/sightsound",
+        description="SQLAlchemy URL of the PostgreSQL database (psycopg 3 driver).",
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker (Redis).")
+    media_root: Path = Field(Path("./var/media"), description="Folder of the content-addressed media store.")
+
+    # --- upload and ingest limits --------------------------------------------------------------
+    max_upload_bytes: int = Field(200 * 1024 * 1024, ge=1024, description="Largest accepted upload.")
+    max_duration_s: float = Field(600.0, gt=0, description="Longest accepted clip, in seconds.")
+    max_width: int = Field(3840, ge=16, description="Widest accepted video, in pixels.")
+    max_height: int = Field(2160, ge=16, description="Tallest accepted video, in pixels.")
+    max_source_frames: int = Field(100_000, ge=1, description="Most frames a clip may hold.")
+    frames_per_clip: int = Field(16, ge=1, le=256, description="Frames sampled uniformly per clip.")
+    frame_max_side: int = Field(448, ge=28, le=2048, description="Longest side of a sampled frame, in pixels.")
+    audio_sample_rate: int = Field(16_000, description="Sample rate of the extracted mono audio.")
+
+    # --- pipeline ------------------------------------------------------------------------------
+    teacher_url: str = Field("http://127.0.0.1:8001", description="Base URL of the teacher service.")
+    verifier_url: str = Field("http://127.0.0.1:8002", description="Base URL of the verifier service.")
+    http_timeout_s: float = Field(300.0, gt=0, description="Timeout of one call to teacher or verifier.")
+    task_max_retries: int = Field(5, ge=0, description="Retries of a stage on transient HTTP errors.")
+    task_retry_backoff_s: float = Field(2.0, ge=0, description="First retry delay; doubles each time.")
+    samples_per_question: int = Field(4, ge=1, le=64, description="K: chains of thought per question.")
+    teacher_temperature: float = Field(0.7, ge=0, le=2)
+    teacher_max_new_tokens: int = Field(128, ge=8, le=4096)
+    teacher_seed: int | None = Field(0, description="Seed sent with each reason request (null: random).")
+    broker_visibility_timeout_s: int = Field(
+        3600, ge=1, description="Redis redelivers an unacknowledged task after this many seconds."
+    )
+    stuck_after_s: float = Field(
+        900.0, gt=0, description="A job whose state has not moved for this long is re-enqueued by the reaper."
+    )
+    max_attempts: int = Field(5, ge=1, description="A job re-enqueued more often than this is marked failed.")
+
+    # --- teacher service -----------------------------------------------------------------------
+    teacher_backend: Literal["transformers"] = Field("transformers", description="Teacher backend.")
+    teacher_model: str = Field(
+        "tiny-random",
+        description="Model dir or hub id for the transformers backend; `tiny-random` builds a tiny "
+        "Qwen2.5-VL with random weights from config (tests, smoke runs).",
+    )
+    teacher_device: str = Field("auto", description="`auto`, `cpu` or `cuda`.")
+    teacher_max_k: int = Field(16, ge=1, description="Largest K a reason request may ask for.")
+    teacher_max_frames: int = Field(32, ge=1, description="Most frames a reason request may carry.")
+    teacher_max_frame_side: int = Field(1024, ge=28, description="Largest frame side the teacher accepts.")
+    teacher_structured: bool = Field(
+        True, description="Constrain decoding to the output format (think, claims, answer)."
+    )
+    teacher_vote_policy: Literal["unanimous", "majority"] = Field("unanimous")
+    teacher_majority_threshold: float = Field(0.5, gt=0, le=1)
+
+    # --- verifier service ----------------------------------------------------------------------
+    verifier_reject_confidence: float = Field(
+        0.6, ge=0, le=1, description="A claim contradicted at or above this confidence rejects its trace."
+    )
+    verifier_require_supported: bool = Field(
+        False, description="Strict mode: a trace also needs at least one supported claim."
+    )
+    verifier_max_claims: int = Field(64, ge=1, description="Claims checked per trace; the rest are unverifiable.")
+
+    # --- API ------------------------------------------------------------------------------------
+    api_public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in `Location` headers.")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production_defaults(self) -> Settings:
+        if self.environment == "production":
+            if "postgres@127.0.0.1" in self.database_url:
+                raise ValueError("SIGHTSOUND_DATABASE_URL must be set explicitly in production")
+            if self.teacher_model == "tiny-random":
+                raise ValueError("SIGHTSOUND_TEACHER_MODEL=tiny-random is a random model; set a real one")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

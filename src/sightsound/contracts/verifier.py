@@ -1,0 +1,83 @@
+"""Contract of the verifier service: ``POST /v1/verify``.
+
+The verifier gets the clip's audio by URL (or ``None`` when the clip has no audio track) and the
+traces' texts; it extracts the sound claims, checks each against the audio, and decides per trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sightsound.contracts.common import ClaimKind, TraceDecisionLabel, VerdictLabel
+
+
+class TraceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sample_index: int = Field(..., ge=0)
+    text: str = Field(..., max_length=200_000)
+
+
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "audio_url": "file:///var/lib/sightsound/media/audio/ab/abcd.wav",
+                    "traces": [
+                        {
+                            "sample_index": 0,
+                            "text": "<think>A man talks.</think>\n<claims>\nsource=person; event=speech; "
+                            "present=yes\n</claims>\n<answer>A</answer>",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
+
+    audio_url: str | None = Field(None, description="16 kHz mono WAV URL; null when the clip has no audio track.")
+    traces: list[TraceIn] = Field(..., min_length=1, max_length=64)
+
+
+class Claim(BaseModel):
+    index: int = Field(..., ge=0)
+    kind: ClaimKind
+    text: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class Verdict(BaseModel):
+    checker: str
+    verdict: VerdictLabel
+    confidence: float = Field(..., ge=0.0, le=1.0)
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class ClaimResult(BaseModel):
+    claim: Claim
+    verdicts: list[Verdict]
+    final: Verdict
+
+
+class TraceVerification(BaseModel):
+    sample_index: int
+    claims: list[ClaimResult]
+    parse_errors: list[str] = Field(default_factory=list)
+    decision: TraceDecisionLabel
+    reasons: list[str]
+
+
+class AudioSummary(BaseModel):
+    has_audio: bool
+    duration_s: float | None = None
+    note: str | None = Field(None, description="Why the audio could not be checked, e.g. 'no audio track'.")
+
+
+class VerifyResponse(BaseModel):
+    policy: str
+    audio: AudioSummary
+    traces: list[TraceVerification]

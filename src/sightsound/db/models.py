@@ -1,0 +1,286 @@
+"""PostgreSQL schema (SQLAlchemy 2 typed ORM). PostgreSQL is the source of truth for every state.
+
+Unique constraints make every pipeline stage idempotent: a stage that runs twice (a redelivered
+Celery message, a re-enqueued stuck job) upserts into the same rows instead of adding new ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSONB, list[Any]: JSONB, uuid.UUID: UUID(as_uuid=True)}
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True)
+
+
+class JobState(StrEnum):
+    queued = "queued"
+    ingesting = "ingesting"
+    reasoning = "reasoning"
+    verifying = "verifying"
+    accepted = "accepted"
+    rejected = "rejected"
+    no_consensus = "no_consensus"
+    failed = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset({JobState.accepted, JobState.rejected, JobState.no_consensus, JobState.failed})
+
+
+class Split(StrEnum):
+    train = "train"
+    validation = "validation"
+    test = "test"
+
+
+class RunState(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+def _now_col() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Clip(Base):
+    """An uploaded audio-visual clip, deduplicated by the SHA-256 of its bytes."""
+
+    __tablename__ = "clips"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    media_url: Mapped[str] = mapped_column(Text, nullable=False)
+    filename: Mapped[str | None] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    duration_s: Mapped[float] = mapped_column(Float, nullable=False)
+    fps: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    has_audio: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    frame_urls: Mapped[list[Any] | None] = mapped_column(JSONB)
+    audio_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now_col()
+
+    questions: Mapped[list[Question]] = relationship(back_populates="clip", order_by="Question.created_at")
+
+
+class Question(Base):
+    """A multiple-choice audio question about a clip (4 choices, optional gold answer)."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        UniqueConstraint("clip_id", "fingerprint", name="uq_questions_clip_fingerprint"),
+        CheckConstraint("jsonb_array_length(choices) = 4", name="ck_questions_four_choices"),
+        CheckConstraint("answer_index IS NULL OR answer_index BETWEEN 0 AND 3", name="ck_questions_answer"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    clip_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    choices: Mapped[list[Any]] = mapped_column(JSONB, nullable=False)
+    answer_index: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(64), index=True)
+    split: Mapped[Split] = mapped_column(_enum(Split, "split"), default=Split.train, nullable=False)
+    source: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = _now_col()
+
+    clip: Mapped[Clip] = relationship(back_populates="questions")
+    job: Mapped[Job | None] = relationship(back_populates="question")
+
+
+class Job(Base):
+    """The pipeline run of one question: its state lives here, never only in the broker."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_updated", "state", "updated_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    question_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), unique=True, nullable=False
+    )
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    state: Mapped[JobState] = mapped_column(_enum(JobState, "job_state"), default=JobState.queued, nullable=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    consensus_answer_index: Mapped[int | None] = mapped_column(Integer)
+    agreement: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = _now_col()
+    updated_at: Mapped[datetime] = _now_col()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    question: Mapped[Question] = relationship(back_populates="job")
+    samples: Mapped[list[TeacherSample]] = relationship(
+        back_populates="job", order_by="TeacherSample.sample_index"
+    )
+
+
+class TeacherSample(Base):
+    """One chain of thought of the teacher (a trace), with how it was produced."""
+
+    __tablename__ = "teacher_samples"
+    __table_args__ = (UniqueConstraint("job_id", "sample_index", name="uq_samples_job_index"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False)
+    sample_index: Mapped[int] = mapped_column(Integer, nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    answer_index: Mapped[int | None] = mapped_column(Integer)
+    parse_error: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(String(255), nullable=False)
+    backend: Mapped[str] = mapped_column(String(64), nullable=False)
+    prompt_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    sampling: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    latency_ms: Mapped[float] = mapped_column(Float, nullable=False)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
+    completion_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = _now_col()
+
+    job: Mapped[Job] = relationship(back_populates="samples")
+    claims: Mapped[list[Claim]] = relationship(back_populates="sample", order_by="Claim.claim_index")
+    decision: Mapped[TraceDecision | None] = relationship(back_populates="sample")
+
+
+class Claim(Base):
+    """A sound claim extracted from a sample by the verifier."""
+
+    __tablename__ = "claims"
+    __table_args__ = (UniqueConstraint("sample_id", "claim_index", name="uq_claims_sample_index"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("teacher_samples.id", ondelete="CASCADE"), nullable=False)
+    claim_index: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    final_verdict: Mapped[str] = mapped_column(String(16), nullable=False)
+    final_confidence: Mapped[float] = mapped_column(Float, nullable=False)
+
+    sample: Mapped[TeacherSample] = relationship(back_populates="claims")
+    verdicts: Mapped[list[Verdict]] = relationship(back_populates="claim", order_by="Verdict.checker")
+
+
+class Verdict(Base):
+    """What one checker said about one claim, with its evidence."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (UniqueConstraint("claim_id", "checker", name="uq_verdicts_claim_checker"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), nullable=False)
+    checker: Mapped[str] = mapped_column(String(64), nullable=False)
+    verdict: Mapped[str] = mapped_column(String(16), nullable=False)
+    confidence: Mapped[float] = mapped_column(Float, nullable=False)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+
+    claim: Mapped[Claim] = relationship(back_populates="verdicts")
+
+
+class TraceDecision(Base):
+    """Accept or reject of one trace, with the policy that decided and its reasons."""
+
+    __tablename__ = "trace_decisions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    sample_id: Mapped[int] = mapped_column(
+        ForeignKey("teacher_samples.id", ondelete="CASCADE"), unique=True, nullable=False
+    )
+    decision: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    policy: Mapped[str] = mapped_column(String(128), nullable=False)
+    reasons: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list)
+    created_at: Mapped[datetime] = _now_col()
+
+    sample: Mapped[TeacherSample] = relationship(back_populates="decision")
+
+
+class Dataset(Base):
+    """An immutable snapshot of accepted traces (filled by the trainer issue)."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_datasets_name_version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(128), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    variant: Mapped[str] = mapped_column(String(32), nullable=False, default="cot")
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    sample_ids: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list)
+    export_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now_col()
+
+
+class TrainingRun(Base):
+    __tablename__ = "training_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id"), nullable=False)
+    student_model: Mapped[str] = mapped_column(Text, nullable=False)
+    stages: Mapped[list[Any]] = mapped_column(JSONB, nullable=False)
+    hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    state: Mapped[RunState] = mapped_column(_enum(RunState, "run_state"), default=RunState.queued, nullable=False)
+    progress: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now_col()
+    updated_at: Mapped[datetime] = _now_col()
+
+
+class Checkpoint(Base):
+    __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("run_id", "stage", "step", name="uq_checkpoints_run_stage_step"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_runs.id", ondelete="CASCADE"), nullable=False)
+    stage: Mapped[str] = mapped_column(String(16), nullable=False)
+    step: Mapped[int] = mapped_column(Integer, nullable=False)
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    deployed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = _now_col()
+
+
+class Evaluation(Base):
+    __tablename__ = "evaluations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    checkpoint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("checkpoints.id", ondelete="SET NULL"))
+    model_label: Mapped[str] = mapped_column(String(255), nullable=False)
+    benchmark: Mapped[str] = mapped_column(String(64), nullable=False)
+    state: Mapped[RunState] = mapped_column(_enum(RunState, "run_state"), default=RunState.queued, nullable=False)
+    results: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    created_at: Mapped[datetime] = _now_col()

@@ -1,0 +1,30 @@
+"""Sending jobs to their stage queue from any process (the API, the reaper, the CLI)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery import Celery
+
+from sightsound.celery_app import make_celery
+from sightsound.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(self, settings: Settings, app: Celery | None = None) -> None:
+        self.app = app or make_celery(settings)
+
+    def enqueue(self, stage: str, job_id: uuid.UUID | str) -> None:
+        self.app.send_task(f"sightsound.{stage}_job", args=[str(job_id)], queue=stage)
+
+    def try_enqueue(self, stage: str, job_id: uuid.UUID | str) -> bool:
+        """Enqueue, but never fail the caller: PostgreSQL has the job and the reaper re-sends it."""
+        try:
+            self.enqueue(stage, job_id)
+        except Exception:
+            log.exception("could not enqueue %s of job %s; the reaper will re-send it", stage, job_id)
+            return False
+        return True

@@ -1,0 +1,133 @@
+"""What every SightSound FastAPI app shares: RFC 9457 problem responses and Prometheus metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://sightsound.dev/problems/"
+
+
+class ProblemError(Exception):
+    """Raise anywhere in a request to answer with an ``application/problem+json`` body."""
+
+    def __init__(self, status: int, detail: str, *, kind: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.kind = kind or HTTPStatus(status).phrase.lower().replace(" ", "-")
+        self.extra = extra
+
+
+def problem_response(status: int, detail: str, kind: str | None = None, **extra: Any) -> JSONResponse:
+    phrase = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + (kind or phrase.lower().replace(" ", "-")),
+        "title": phrase,
+        "status": status,
+        "detail": detail,
+    }
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    errors = []
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        msg = str(err.get("msg", "invalid"))
+        errors.append({"field": loc, "message": msg})
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts) or "invalid request", errors
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc.status, exc.detail, exc.kind, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, errors = _validation_detail(exc)
+        return problem_response(422, detail, "validation-error", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(HTTPException)
+    async def _fastapi_http(_: Request, exc: HTTPException) -> JSONResponse:
+        return problem_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        # Never a stack trace to the client; the server log has it.
+        import logging
+
+        logging.getLogger("sightsound").exception("unhandled error", exc_info=exc)
+        return problem_response(500, "internal error; the server log has the details", "internal-error")
+
+
+def problem_openapi_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries documenting problem+json errors."""
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {
+                PROBLEM_MEDIA_TYPE: {
+                    "example": {
+                        "type": PROBLEM_TYPE_BASE + HTTPStatus(status).phrase.lower().replace(" ", "-"),
+                        "title": HTTPStatus(status).phrase,
+                        "status": status,
+                        "detail": "what to fix",
+                    }
+                }
+            },
+        }
+        for status in statuses
+    }
+
+
+class ServiceMetrics:
+    """Request counters and latencies on a registry of the app's own (no globals between apps)."""
+
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.service = service
+        self.requests = Counter(
+            "sightsound_http_requests_total",
+            "HTTP requests by route and status.",
+            ["service", "method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "sightsound_http_request_seconds",
+            "HTTP request latency.",
+            ["service", "method", "route"],
+            registry=self.registry,
+        )
+
+    def install(self, app: FastAPI) -> None:
+        @app.middleware("http")
+        async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            start = time.perf_counter()
+            response = await call_next(request)
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            self.latency.labels(self.service, request.method, path).observe(time.perf_counter() - start)
+            self.requests.labels(self.service, request.method, path, str(response.status_code)).inc()
+            return response
+
+        @app.get("/metrics", include_in_schema=False)
+        def _metrics() -> Response:
+            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
