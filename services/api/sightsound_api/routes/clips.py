@@ -143,12 +143,13 @@ def get_clip(clip_id: uuid.UUID, session: SessionDep) -> ClipOut:
     )
     if clip is None:
         raise ProblemError(404, f"no clip with id {clip_id}", kind="clip-not-found")
-    out = ClipOut.model_validate(clip, from_attributes=True)
-    out.questions = []
+    questions = []
     for q in clip.questions:
-        q_out = QuestionOut.model_validate(q, from_attributes=True)
+        q_fields = {name: getattr(q, name) for name in QuestionOut.model_fields if name not in ("job", "samples")}
+        q_out = QuestionOut(**q_fields)
         if q.job is not None:
             q_out.job = job_out(q.job)
             q_out.samples = [SampleOut.model_validate(s, from_attributes=True) for s in q.job.samples]
-        out.questions.append(q_out)
-    return out
+        questions.append(q_out)
+    fields = {name: getattr(clip, name) for name in ClipOut.model_fields if name != "questions"}
+    return ClipOut(**fields, questions=questions)

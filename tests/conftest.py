@@ -1,0 +1,96 @@
+"""Shared fixtures: a PostgreSQL database per test session (created and dropped), a Redis database
+number of the session's own (flushed before and after), settings pointing at both, generated clips."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from sightsound.config import Settings
+from sightsound.db.migrate import upgrade
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PG_ADMIN_URL = os.environ.get("SIGHTSOUND_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE_URL = os.environ.get("SIGHTSOUND_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+#: Redis database number of the test session (not 0, which a developer's own stack uses).
+REDIS_DB = int(os.environ.get("SIGHTSOUND_TEST_REDIS_DB", "13"))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    name = f"sightsound_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        from sightsound.db.session import get_engine
+
+        get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = f"{REDIS_BASE_URL}/{REDIS_DB}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str, media_root: Path) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        media_root=media_root,
+        max_upload_bytes=5 * 1024 * 1024,
+        frames_per_clip=4,
+        frame_max_side=112,
+        samples_per_question=3,
+        teacher_max_new_tokens=48,
+        teacher_seed=0,
+        task_max_retries=2,
+        task_retry_backoff_s=0.5,
+    )
+
+
+@pytest.fixture(scope="session")
+def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture(scope="session")
+def speech_clip(clip_dir: Path) -> Path:
+    from sightsound.demoset import demo_clip
+
+    return demo_clip(clip_dir / "speech.mp4")
+
+
+@pytest.fixture(scope="session")
+def silent_track_clip(clip_dir: Path) -> Path:
+    from sightsound.demoset import silent_video_clip
+
+    return silent_video_clip(clip_dir / "noaudio.mp4")
