@@ -7,7 +7,7 @@ again by the reaper (``sightsound jobs requeue-stuck`` or the periodic ``reap_st
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from kombu.entity import Queue
 
 from sightsound.config import Settings, get_settings
 
@@ -25,7 +25,7 @@ TASK_ROUTES = {
 def make_celery(settings: Settings) -> Celery:
     app = Celery("sightsound", broker=settings.redis_url, include=["sightsound.pipeline.tasks"])
     app.conf.update(
-        task_queues=[Queue(name) for name in STAGE_QUEUES],
+        task_queues=[Queue(name) for name in STAGE_QUEUES],  # type: ignore[no-untyped-call]
         task_default_queue="ingest",
         task_routes=TASK_ROUTES,
         task_serializer="json",

@@ -55,7 +55,7 @@ def cmd_stack_up(settings: Settings, args: argparse.Namespace) -> int:
 
     cmd_migrate(settings, args)
     stack = Stack(env=_stack_env(settings), log_dir=Path(args.log_dir), api_port=args.port)
-    print("starting api, teacher, verifier and worker (logs in %s) ..." % args.log_dir, flush=True)
+    print(f"starting api, teacher, verifier and worker (logs in {args.log_dir}) ...", flush=True)
     with stack:
         print(f"SightSound is up: API {stack.api_url} (docs {stack.api_url}/docs); Ctrl-C stops it", flush=True)
         stop = False
@@ -100,7 +100,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """The main job at this stage: start the stack and push a generated clip through it."""
     import httpx
 
-    from sightsound.clipgen import demo_clip
+    from sightsound.demoset import DEMO_CHOICES, DEMO_QUESTION, demo_clip
     from sightsound.stack import Stack
 
     cmd_migrate(settings, args)
@@ -116,8 +116,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 f"{stack.api_url}/v1/clips",
                 files={"video": ("demo.mp4", fh, "video/mp4")},
                 data={
-                    "question": "What can be heard in this clip?",
-                    "choices": json.dumps(["A person speaking", "A dog barking", "Piano music", "Nothing"]),
+                    "question": DEMO_QUESTION,
+                    "choices": json.dumps(list(DEMO_CHOICES)),
                     "answer_index": "0",
                     "category": "sound",
                 },

@@ -7,6 +7,7 @@ SIGTERM (then SIGKILL after a grace period) when the stack closes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -53,10 +54,8 @@ class ServiceProcess:
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Send ``sig`` to the whole process group (a Celery worker has children)."""
         if self.popen is not None and self.popen.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, sig)
-            except ProcessLookupError:
-                pass
 
     def stop(self, grace_s: float = 10.0) -> None:
         if self.popen is None:

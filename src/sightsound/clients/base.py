@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Self, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -49,7 +49,7 @@ class ServiceClient:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> ServiceClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:

@@ -29,7 +29,7 @@ def enqueue(stage: str, job_id: uuid.UUID | str) -> None:
     celery_app.send_task(f"sightsound.{stage}_job", args=[str(job_id)], queue=stage)
 
 
-def _run_stage(task: Task, stage: str, job_id_str: str) -> str:  # type: ignore[type-arg]
+def _run_stage(task: Task, stage: str, job_id_str: str) -> str:
     settings = get_settings()
     job_id = uuid.UUID(job_id_str)
     try:
@@ -70,17 +70,17 @@ def _run_stage(task: Task, stage: str, job_id_str: str) -> str:  # type: ignore[
 
 
 @celery_app.task(name="sightsound.ingest_job", bind=True)
-def ingest_job(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+def ingest_job(self: Task, job_id: str) -> str:
     return _run_stage(self, "ingest", job_id)
 
 
 @celery_app.task(name="sightsound.reason_job", bind=True)
-def reason_job(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+def reason_job(self: Task, job_id: str) -> str:
     return _run_stage(self, "reason", job_id)
 
 
 @celery_app.task(name="sightsound.verify_job", bind=True)
-def verify_job(self: Task, job_id: str) -> str:  # type: ignore[type-arg]
+def verify_job(self: Task, job_id: str) -> str:
     return _run_stage(self, "verify", job_id)
 
 
