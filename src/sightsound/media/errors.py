@@ -1,0 +1,70 @@
+"""Errors of media validation and decoding.
+
+Each error has a stable machine ``code`` (for API problem types and metrics) and a ``message`` written
+for the person who uploaded the file: it says what is wrong and what to do about it. FFmpeg/PyAV
+exceptions never leave the media package; they are translated into these.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class MediaError(Exception):
+    """Base of all media errors; ``str(err)`` is the user-facing message."""
+
+    code: ClassVar[str] = "media_error"
+    title: ClassVar[str] = "Unusable media"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotAVideo(MediaError):
+    code = "not_a_video"
+    title = "Not a video"
+
+
+class CorruptMedia(MediaError):
+    code = "corrupt"
+    title = "Corrupt video"
+
+
+class TruncatedMedia(CorruptMedia):
+    """The file stops early (an interrupted upload or recording); a kind of corruption."""
+
+    code = "truncated"
+    title = "Truncated video"
+
+
+class NoVideoStream(MediaError):
+    code = "no_video_stream"
+    title = "No video track"
+
+
+class MediaLimitExceeded(MediaError):
+    """The file decodes but is bigger than this deployment accepts; ``limit`` and ``measured`` say by how much."""
+
+    code = "limit_exceeded"
+    title = "Video too large"
+
+    def __init__(self, message: str, *, limit: float, measured: float) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.measured = measured
+
+
+class TooLong(MediaLimitExceeded):
+    code = "too_long"
+    title = "Video too long"
+
+
+class ResolutionTooLarge(MediaLimitExceeded):
+    code = "resolution_too_large"
+    title = "Resolution too large"
+
+
+class TooManyFrames(MediaLimitExceeded):
+    code = "too_many_frames"
+    title = "Too many frames"
