@@ -41,6 +41,8 @@ def stack_env(settings: Settings) -> dict[str, str]:
             "SIGHTSOUND_SAMPLES_PER_QUESTION": str(settings.samples_per_question),
             "SIGHTSOUND_TEACHER_MAX_NEW_TOKENS": str(settings.teacher_max_new_tokens),
             "SIGHTSOUND_TEACHER_SEED": "0",
+            # Greedy decoding: the K samples of the random tiny teacher agree, so every stage runs.
+            "SIGHTSOUND_TEACHER_TEMPERATURE": "0",
             "SIGHTSOUND_TASK_MAX_RETRIES": "2",
             "SIGHTSOUND_TASK_RETRY_BACKOFF_S": "0.5",
             # A killed worker's unacknowledged message comes back after a few seconds, not an hour.

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from sightsound_teacher.backends.transformers_backend import TransformersBackend
 
 from sightsound.contracts.teacher import ReasonRequest, SamplingParams
+from sightsound_teacher.backends.transformers_backend import TransformersBackend
 
 # The tiny model gains nothing from threads, and on a shared 2-core machine torch's thread pool
 # oversubscribes the cores: one thread made the teacher suite about 6x faster there.

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from sightsound_teacher.app import create_app
-from sightsound_teacher.backends import Generation
-from sightsound_teacher.backends.transformers_backend import TransformersBackend
 
 from sightsound.config import Settings
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse
+from sightsound_teacher.app import create_app
+from sightsound_teacher.backends import Generation
+from sightsound_teacher.backends.transformers_backend import TransformersBackend
 
 PROBLEM = "application/problem+json"
 

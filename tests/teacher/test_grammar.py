@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 import torch
+from transformers import LogitsProcessorList, PreTrainedTokenizerBase
+
+from sightsound.contracts.common import CHOICE_LETTERS
 from sightsound_teacher.grammar import (
     CLAIM_MENU,
     Choice,
@@ -21,9 +24,6 @@ from sightsound_teacher.grammar import (
 )
 from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.tiny import load_tiny_teacher
-from transformers import LogitsProcessorList, PreTrainedTokenizerBase
-
-from sightsound.contracts.common import CHOICE_LETTERS
 
 CHOICES = ["a", "b", "c", "d"]
 ScoresFn = Callable[[int, torch.Generator], torch.Tensor]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sightsound.contracts.common import ANSWER_OPEN, CLAIMS_OPEN, THINK_OPEN
 from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.prompt import (
     IMAGE_PLACEHOLDER,
@@ -10,8 +11,6 @@ from sightsound_teacher.prompt import (
     build_messages,
     flatten_messages,
 )
-
-from sightsound.contracts.common import ANSWER_OPEN, CLAIMS_OPEN, THINK_OPEN
 
 
 def test_version_and_format_are_taught() -> None:

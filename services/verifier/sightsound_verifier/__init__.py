@@ -7,5 +7,6 @@ Layers, from pure to I/O:
 - ``analysis``: per-clip memo of those measurements, so N claims cost one analysis.
 - ``checkers`` / ``ensemble`` / ``router``: claim + analysis -> verdicts -> final verdict.
 - ``policy``: final verdicts -> accept / reject with human-readable reasons (pure).
-- ``verification``: glues the above for one request; ``audio``: URL -> samples; ``app``: HTTP.
+- ``verification``: glues the above for one request; ``audio``: URL -> samples.
+- ``app`` (+ ``metrics``, ``__main__``): HTTP, Prometheus counters, ``python -m sightsound_verifier``.
 """

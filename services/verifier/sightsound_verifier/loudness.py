@@ -1,0 +1,228 @@
+"""Loudness from frame RMS (librosa): silence detection and loudness trend. No I/O, numpy in and out.
+
+Levels are dBFS relative to an RMS of 1.0 (a full-scale sine reads -3 dBFS), floored at -120 dBFS so
+digital silence has a finite level. Frames are 64 ms long with a 16 ms hop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import librosa
+import numpy as np
+from numpy.typing import NDArray
+
+from sightsound_verifier.audio import TimeRange
+
+FRAME_S = 0.064
+HOP_S = 0.016
+FLOOR_DBFS = -120.0
+#: Frames below this level count as silent (quiet room tone sits around -60 dBFS in 16-bit recordings).
+SILENCE_THRESHOLD_DBFS = -50.0
+#: A clip is silent when at least this fraction of its frames is below the threshold.
+MIN_SILENT_FRACTION = 0.98
+#: A trend needs this much sounding audio, spread over at least this long a span.
+MIN_ACTIVE_S = 1.0
+#: Change over the sounding span (robust fit) that counts as rising / falling, and below which it is steady.
+TREND_DB = 6.0
+STEADY_DB = 3.0
+#: Frames are pooled into bins of this length (median dB) before the Theil-Sen fit.
+BIN_S = 0.25
+MAX_BINS = 200
+MAX_RANGES = 20
+
+
+@dataclass(frozen=True, eq=False)
+class LoudnessProfile:
+    """RMS level per frame: ``dbfs[i]`` for the frame centred at ``times_s[i]``."""
+
+    times_s: NDArray[np.float64]
+    dbfs: NDArray[np.float64]
+    hop_s: float
+    duration_s: float
+
+    def within(self, window: TimeRange | None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        if window is None:
+            return self.times_s, self.dbfs
+        mask = (self.times_s >= window[0]) & (self.times_s <= window[1])
+        return self.times_s[mask], self.dbfs[mask]
+
+
+def loudness_profile(samples: NDArray[np.float32], sample_rate: int) -> LoudnessProfile:
+    frame = max(1, round(FRAME_S * sample_rate))
+    hop = max(1, round(HOP_S * sample_rate))
+    duration = len(samples) / sample_rate
+    if len(samples) == 0:
+        empty = np.zeros(0, dtype=np.float64)
+        return LoudnessProfile(empty, empty, hop / sample_rate, duration)
+    frame = min(frame, len(samples))
+    rms = librosa.feature.rms(y=samples, frame_length=frame, hop_length=hop, center=False)[0]
+    dbfs = 20.0 * np.log10(np.maximum(rms.astype(np.float64), 10.0 ** (FLOOR_DBFS / 20.0)))
+    times = (np.arange(len(dbfs)) * hop + frame / 2.0) / sample_rate
+    return LoudnessProfile(times, dbfs, hop / sample_rate, duration)
+
+
+@dataclass(frozen=True)
+class SilenceAnalysis:
+    window: TimeRange
+    threshold_dbfs: float
+    silent_fraction: float
+    level_median_dbfs: float
+    level_p95_dbfs: float
+    level_max_dbfs: float
+    sounding: tuple[TimeRange, ...]
+    sounding_s: float
+
+    @property
+    def is_silent(self) -> bool:
+        return self.silent_fraction >= MIN_SILENT_FRACTION
+
+    @property
+    def confidence(self) -> float:
+        """How clearly the measurement is silent (or not): 0.5 at the threshold, 0.99 at 20 dB past it.
+
+        Not silent also needs enough sounding time: 0.5 s above the threshold gives full weight.
+        """
+        if self.is_silent:
+            margin = self.threshold_dbfs - self.level_p95_dbfs
+            weight = 1.0
+        else:
+            margin = self.level_max_dbfs - self.threshold_dbfs
+            weight = min(1.0, self.sounding_s / 0.5)
+        return round(0.5 + 0.49 * min(1.0, max(0.0, margin) / 20.0) * weight, 3)
+
+
+def analyze_silence(
+    profile: LoudnessProfile, window: TimeRange | None = None, threshold_dbfs: float = SILENCE_THRESHOLD_DBFS
+) -> SilenceAnalysis:
+    times, dbfs = profile.within(window)
+    span = window if window is not None else (0.0, profile.duration_s)
+    if dbfs.size == 0:
+        return SilenceAnalysis(span, threshold_dbfs, 1.0, FLOOR_DBFS, FLOOR_DBFS, FLOOR_DBFS, (), 0.0)
+    loud = dbfs > threshold_dbfs
+    return SilenceAnalysis(
+        window=span,
+        threshold_dbfs=threshold_dbfs,
+        silent_fraction=float(1.0 - loud.mean()),
+        level_median_dbfs=float(np.median(dbfs)),
+        level_p95_dbfs=float(np.percentile(dbfs, 95)),
+        level_max_dbfs=float(dbfs.max()),
+        sounding=_ranges(times, loud, profile.hop_s, span),
+        sounding_s=float(loud.sum() * profile.hop_s),
+    )
+
+
+def _ranges(
+    times: NDArray[np.float64], mask: NDArray[np.bool_], hop_s: float, span: TimeRange
+) -> tuple[TimeRange, ...]:
+    """Runs of ``mask`` as time ranges (the first ``MAX_RANGES``); each frame covers its hop around its
+    centre, and runs touching the first or last frame extend to the edge of ``span``.
+    """
+    ranges: list[TimeRange] = []
+    padded = np.concatenate(([False], mask, [False]))
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    for first, stop in zip(edges[::2], edges[1::2], strict=True):
+        start = span[0] if first == 0 else float(times[first]) - hop_s / 2
+        end = span[1] if stop == len(mask) else float(times[stop - 1]) + hop_s / 2
+        ranges.append((round(start, 3), round(end, 3)))
+        if len(ranges) == MAX_RANGES:
+            break
+    return tuple(ranges)
+
+
+class TrendDirection(StrEnum):
+    rising = "rising"
+    falling = "falling"
+    steady = "steady"
+    unclear = "unclear"
+
+
+@dataclass(frozen=True)
+class LoudnessTrend:
+    """Direction of the level over the sounding frames, with the numbers it was decided from.
+
+    ``change_db`` is the Theil-Sen slope times the sounding span; ``thirds_delta_db`` the median of the
+    last third minus that of the first. Rising / falling need both: ``|change| >= 6 dB`` and a thirds
+    delta of the same sign of at least 3 dB; steady needs both under 3 dB; anything else is unclear.
+    """
+
+    direction: TrendDirection
+    window: TimeRange
+    active_s: float
+    slope_db_per_s: float | None = None
+    change_db: float | None = None
+    thirds_delta_db: float | None = None
+    level_median_dbfs: float | None = None
+    note: str = ""
+
+    @property
+    def confidence(self) -> float:
+        """0.5 + up to 0.45: rising / falling by how far past 6 dB, steady by how far under 3 dB."""
+        if self.change_db is None or self.direction is TrendDirection.unclear:
+            return 0.0
+        change = abs(self.change_db)
+        if self.direction is TrendDirection.steady:
+            return round(0.5 + 0.45 * (STEADY_DB - change) / STEADY_DB, 3)
+        return round(min(0.95, 0.5 + 0.45 * (change - TREND_DB / 2) / TREND_DB), 3)
+
+
+def analyze_trend(
+    profile: LoudnessProfile, window: TimeRange | None = None, threshold_dbfs: float = SILENCE_THRESHOLD_DBFS
+) -> LoudnessTrend:
+    times, dbfs = profile.within(window)
+    span = window if window is not None else (0.0, profile.duration_s)
+    active = dbfs > threshold_dbfs
+    t, db = times[active], dbfs[active]
+    active_s = float(active.sum() * profile.hop_s)
+    if active_s < MIN_ACTIVE_S or t[-1] - t[0] < MIN_ACTIVE_S:
+        return LoudnessTrend(
+            TrendDirection.unclear,
+            span,
+            active_s,
+            note=f"only {active_s:.2f} s above {threshold_dbfs:.0f} dBFS; a trend needs {MIN_ACTIVE_S} s",
+        )
+    t0, t1 = float(t[0]), float(t[-1])
+    width = max(BIN_S, (t1 - t0) / MAX_BINS)
+    bins = np.floor((t - t0) / width).astype(np.int64)
+    keys = np.unique(bins)
+    bin_t = np.array([t[bins == k].mean() for k in keys])
+    bin_db = np.array([np.median(db[bins == k]) for k in keys])
+    slope = theil_sen_slope(bin_t, bin_db)
+    change = slope * (t1 - t0)
+    third = (t1 - t0) / 3.0
+    delta = float(np.median(db[t >= t1 - third]) - np.median(db[t <= t0 + third]))
+    if change >= TREND_DB and delta >= STEADY_DB:
+        direction = TrendDirection.rising
+    elif change <= -TREND_DB and delta <= -STEADY_DB:
+        direction = TrendDirection.falling
+    elif abs(change) < STEADY_DB and abs(delta) < STEADY_DB:
+        direction = TrendDirection.steady
+    else:
+        direction = TrendDirection.unclear
+    return LoudnessTrend(
+        direction,
+        span,
+        active_s,
+        slope_db_per_s=round(slope, 3),
+        change_db=round(change, 2),
+        thirds_delta_db=round(delta, 2),
+        level_median_dbfs=round(float(np.median(db)), 2),
+        note="" if direction is not TrendDirection.unclear else "fit and thirds disagree or change is in between",
+    )
+
+
+def theil_sen_slope(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    """Median of pairwise slopes: robust to the outliers (plosives, clicks) a least-squares fit chases.
+
+    >>> x = np.arange(6.0)
+    >>> y = np.where(x == 5, 100.0, 2.0 * x)  # a line with one click at the end
+    >>> theil_sen_slope(x, y), round(float(np.polyfit(x, y, 1)[0]), 1)  # vs least squares
+    (2.0, 14.9)
+    """
+    i, j = np.triu_indices(len(x), k=1)
+    dx = x[j] - x[i]
+    keep = dx > 0
+    if not keep.any():
+        return 0.0
+    return float(np.median((y[j] - y[i])[keep] / dx[keep]))
