@@ -9,7 +9,9 @@ from sightsound.web import ProblemError
 
 
 def encode_cursor(last_id: int) -> str:
-    """>>> decode_cursor(encode_cursor(42))
+    """An opaque, URL-safe cursor pointing after ``last_id``.
+
+    >>> decode_cursor(encode_cursor(42))
     42
     """
     return base64.urlsafe_b64encode(f"after:{last_id}".encode()).decode().rstrip("=")
