@@ -119,7 +119,7 @@ def test_clip_travels_ingest_reason_verify_to_a_decision(stack: Stack, settings:
 
     if seen["state"] == "no_consensus":
         pytest.fail("random tiny teacher did not agree with itself; the seeded run is expected to")
-    assert seen["agreement"] == 1.0
+    assert seen["agreement"] == 1.0 and seen["samples_used"] == settings.samples_per_question
     verified = [s for s in samples if s["decision"] is not None]
     assert len(verified) == len(samples)
     for sample in verified:

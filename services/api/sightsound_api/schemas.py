@@ -27,6 +27,7 @@ class JobOut(BaseModel):
                     "clip_id": "a3c1e5d2-1b7a-4a0e-8e26-6b5f3d3c9e77",
                     "consensus_answer_index": 0,
                     "agreement": 1.0,
+                    "samples_used": 4,
                     "created_at": "2026-11-26T10:00:00Z",
                     "updated_at": "2026-11-26T10:00:09Z",
                     "started_at": "2026-11-26T10:00:01Z",
@@ -45,6 +46,7 @@ class JobOut(BaseModel):
     clip_id: uuid.UUID
     consensus_answer_index: int | None
     agreement: float | None
+    samples_used: int | None = Field(None, description="Teacher samples drawn for this question.")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

@@ -16,6 +16,7 @@ def job_out(job: Job, *, deduplicated: bool = False) -> JobOut:
         clip_id=job.question.clip_id,
         consensus_answer_index=job.consensus_answer_index,
         agreement=job.agreement,
+        samples_used=job.samples_used,
         created_at=job.created_at,
         updated_at=job.updated_at,
         started_at=job.started_at,

@@ -142,6 +142,7 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     consensus_answer_index: Mapped[int | None] = mapped_column(Integer)
     agreement: Mapped[float | None] = mapped_column(Float)
+    samples_used: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _now_col()
     updated_at: Mapped[datetime] = _now_col()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

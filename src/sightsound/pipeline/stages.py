@@ -151,7 +151,11 @@ def run_reason(settings: Settings, job_id: uuid.UUID, teacher: TeacherClient) ->
             session.execute(
                 update(Job)
                 .where(Job.id == job_id)
-                .values(consensus_answer_index=consensus.answer_index, agreement=consensus.agreement)
+                .values(
+                    consensus_answer_index=consensus.answer_index,
+                    agreement=consensus.agreement,
+                    samples_used=consensus.samples_used,
+                )
             )
             error = None
             if not consensus.reached:
