@@ -102,7 +102,10 @@ class StaticKDecoder:
     ) -> DecodeResult:
         import time
 
-        sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
+        def sync() -> None:
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+
         start = time.perf_counter()
         with torch.inference_mode():
             out = self.model(**inputs, use_cache=True, logits_to_keep=1)
@@ -128,7 +131,7 @@ class StaticKDecoder:
                 step.run()
                 done_steps = i + 1
                 if eos_ids and (i % stop_check_every == 0):
-                    produced = step.output[:, : done_steps]
+                    produced = step.output[:, :done_steps]
                     if bool(torch.isin(produced, eos).any(dim=1).all()):
                         break
             sync()
@@ -150,7 +153,8 @@ class _StepGraph:
         self.temperature, self.top_p = temperature, top_p
         dev = decoder.device
         cfg = decoder.text_config
-        self.cache = StaticCache(config=decoder.model.config, max_cache_len=max_len)
+        # Any: transformers types cache layers as a union that hides StaticLayer's tensors.
+        self.cache: Any = StaticCache(config=decoder.model.config, max_cache_len=max_len)
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
         self.cache.early_initialization(
             batch_size=k, num_heads=cfg.num_key_value_heads, head_dim=head_dim, dtype=decoder.dtype, device=dev
@@ -228,7 +232,7 @@ class _StepGraph:
         # Warm up on a side stream (kernel selection, lazy init), then restore the state and capture.
         saved = [(layer.cumulative_length.clone()) for layer in self.cache.layers]
         snapshot = (self.tokens.clone(), self.pos.clone(), self.step_idx.clone(), self.output.clone())
-        stream = torch.cuda.Stream()
+        stream = torch.cuda.Stream()  # type: ignore[no-untyped-call]
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
             for _ in range(3):
