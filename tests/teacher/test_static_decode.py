@@ -15,7 +15,7 @@ CHOICES = ["A person speaking", "A dog barking", "Music playing", "Silence"]
 def prepared(backend: TransformersBackend, frame_urls: list[str]) -> tuple[dict[str, torch.Tensor], object]:
     request = ReasonRequest(question="What is heard?", choices=CHOICES, frame_urls=frame_urls, k=3,
                             sampling=SamplingParams(temperature=0.0, max_new_tokens=24))
-    frames = load_frames(frame_urls, max_side=1024)
+    frames = load_frames(frame_urls, 1024, "/")
     return backend.build_inputs(request, frames), backend._require()
 
 
