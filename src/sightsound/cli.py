@@ -107,8 +107,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="sightsound-demo-"))
     clip_path = demo_clip(workdir / "demo.mp4")
     print(f"generated {clip_path} (drawn frames; espeak-ng speech then silence)", flush=True)
-    stack = Stack(env=_stack_env(settings), log_dir=Path(args.log_dir), api_port=args.port)
-    print("starting api, teacher (tiny RANDOM Qwen2.5-VL), verifier and worker ...", flush=True)
+    env = _stack_env(settings)
+    if settings.teacher_model == "tiny-random" and "SIGHTSOUND_TEACHER_TEMPERATURE" not in os.environ:
+        # A random model sampled at 0.7 rarely agrees with itself; greedy decoding lets the demo show
+        # every stage. Set SIGHTSOUND_TEACHER_TEMPERATURE to sample instead.
+        env["SIGHTSOUND_TEACHER_TEMPERATURE"] = "0"
+    stack = Stack(env=env, log_dir=Path(args.log_dir), api_port=args.port)
+    print("starting api, teacher (tiny RANDOM Qwen2.5-VL, greedy), verifier and worker ...", flush=True)
     stack.start()
     try:
         with clip_path.open("rb") as fh:
