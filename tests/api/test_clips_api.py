@@ -235,4 +235,8 @@ def test_openapi_documents_routes_errors_and_examples(client: TestClient) -> Non
     assert "application/problem+json" in post["responses"]["415"]["content"]
     assert spec["components"]["schemas"]["JobOut"]["examples"]
     assert "/metrics" not in spec["paths"]
-    assert client.get("/metrics").status_code == 200
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'sightsound_queue_depth{queue="ingest"}' in metrics.text
+    assert 'sightsound_jobs{state="queued"}' in metrics.text
+    assert "sightsound_http_requests_total" in metrics.text

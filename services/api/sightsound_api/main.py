@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from sightsound.config import Settings, get_settings
 from sightsound.pipeline.dispatch import Dispatcher
 from sightsound.web import ServiceMetrics, install_problem_handlers
+from sightsound_api.metrics import PipelineCollector
 from sightsound_api.routes import clips, health, jobs, traces
 
 DESCRIPTION = """
@@ -25,7 +26,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.dispatcher = Dispatcher(settings)
     install_problem_handlers(app)
-    ServiceMetrics("api").install(app)
+    metrics = ServiceMetrics("api")
+    metrics.registry.register(PipelineCollector(settings))
+    metrics.install(app)
     for module in (health, clips, jobs, traces):
         app.include_router(module.router)
     return app
