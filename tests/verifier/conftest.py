@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
+
+from sightsound.config import Settings
+
+# Two cores shared with other work: one thread per library keeps the suite predictable.
+torch.set_num_threads(1)
 
 RATE = 16_000
 
@@ -49,13 +56,25 @@ def speech_samples(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     return decode_audio(path.read_bytes(), RATE, 600.0).samples
 
 
+@pytest.fixture(scope="session")
+def verifier_media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The media root the verifier apps of these tests read from (audio URLs outside it are refused)."""
+    return tmp_path_factory.mktemp("verifier-media")
+
+
+@pytest.fixture(scope="session")
+def verifier_settings(verifier_media_root: Path) -> Settings:
+    return Settings(media_root=verifier_media_root, verifier_cpu_threads=1)
+
+
 @pytest.fixture
-def wav_url(tmp_path: Path) -> Callable[..., str]:
-    """Write samples to a WAV in ``tmp_path`` and hand back its ``file://`` URL."""
+def wav_url(verifier_media_root: Path) -> Callable[..., str]:
+    """Write samples to a WAV under the media root and hand back its ``file://`` URL."""
+    folder = Path(tempfile.mkdtemp(dir=verifier_media_root, prefix="clips-"))
     counter = iter(range(1_000_000))
 
     def make(samples: np.ndarray, rate: int = RATE) -> str:
-        return write_wav(tmp_path / f"clip{next(counter)}.wav", samples, rate).as_uri()
+        return write_wav(folder / f"clip{next(counter)}.wav", samples, rate).as_uri()
 
     return make
 

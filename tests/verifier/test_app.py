@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import soundfile as sf
 from fastapi.testclient import TestClient
 
 from sightsound.config import Settings
@@ -24,14 +25,15 @@ def trace(*lines: str, index: int = 0, answer: str = "A") -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings())) as test_client:  # ``with``: runs the lifespan (warm-up)
+def client(verifier_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(verifier_settings)) as test_client:  # ``with``: runs the lifespan (warm-up)
         yield test_client
 
 
 @pytest.fixture(scope="module")
-def strict_client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(verifier_require_supported=True))) as test_client:
+def strict_client(verifier_settings: Settings) -> Iterator[TestClient]:
+    strict = verifier_settings.model_copy(update={"verifier_require_supported": True})
+    with TestClient(create_app(strict)) as test_client:
         yield test_client
 
 
@@ -49,8 +51,8 @@ def test_health_ready_and_openapi(client):
     assert "/v1/verify" in client.get("/openapi.json").json()["paths"]
 
 
-def test_not_ready_before_warm_up():
-    bare = TestClient(create_app(Settings()))  # no ``with``: the lifespan never ran
+def test_not_ready_before_warm_up(verifier_settings):
+    bare = TestClient(create_app(verifier_settings))  # no ``with``: the lifespan never ran
     response = bare.get("/readyz")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
@@ -149,8 +151,8 @@ def test_thousand_claims_are_capped(client, wav_url, signals):
 
 
 @pytest.mark.parametrize("what", ["missing", "not-audio"])
-def test_unreadable_audio_is_a_422_problem(client, tmp_path, what):
-    path = tmp_path / "clip.wav"
+def test_unreadable_audio_is_a_422_problem(client, verifier_media_root, what):
+    path = verifier_media_root / f"unreadable-{what}.wav"
     if what == "not-audio":
         path.write_text("definitely not a wav")
     response = client.post("/v1/verify", json={"audio_url": path.as_uri(), "traces": [trace(SPEECH_YES)]})
@@ -176,8 +178,8 @@ def test_invalid_requests_are_422_problems(client, payload):
     assert response.json()["type"].endswith("/validation-error")
 
 
-def test_metrics_count_claims_and_decisions(wav_url, signals):
-    with TestClient(create_app(Settings())) as fresh:
+def test_metrics_count_claims_and_decisions(wav_url, signals, verifier_settings):
+    with TestClient(create_app(verifier_settings)) as fresh:
         verify(fresh, wav_url(signals.tone(1.0)), trace(SPEECH_YES), trace("event=silence; present=no", index=1))
         text = fresh.get("/metrics").text
     assert 'sightsound_verifier_claims_total{kind="speech_presence",verdict="contradicted"} 1.0' in text
@@ -192,3 +194,51 @@ def test_stereo_float_wav_at_another_rate(client, wav_url, signals):
     body = verify(client, wav_url(np.stack([left, left], axis=1), 48_000), trace("event=silence; present=no"))
     assert body["audio"]["duration_s"] == pytest.approx(1.0, abs=0.01)
     assert body["traces"][0]["claims"][0]["final"]["verdict"] == "supported"
+
+
+# --- the media store is the only place audio is read from ---------------------------------------
+
+
+def refused(client: TestClient, url: str) -> dict[str, Any]:
+    response = client.post("/v1/verify", json={"audio_url": url, "traces": [trace(SPEECH_YES)]})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = response.json()
+    assert problem["type"].endswith("/audio-url-refused") and problem["audio_url"] == url
+    return problem
+
+
+def test_audio_outside_the_media_root_is_refused(client, tmp_path, signals, verifier_media_root):
+    outside = tmp_path / "outside.wav"
+    sf.write(outside, signals.tone(1.0), signals.rate)
+    assert "inside the media root" in refused(client, outside.as_uri())["detail"]
+    # ``..`` out of the root, plain and percent-encoded
+    sneaky = f"{verifier_media_root.as_uri()}/../{outside.parent.name}/outside.wav"
+    refused(client, sneaky)
+    refused(client, sneaky.replace("..", "%2E%2E"))
+    # a symlink inside the root that points out of it
+    link = verifier_media_root / "link.wav"
+    link.unlink(missing_ok=True)
+    link.symlink_to(outside)
+    refused(client, link.as_uri())
+    refused(client, verifier_media_root.as_uri())  # the root itself is no audio file
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/clip.wav",
+        "https://example.org/clip.wav",
+        "s3://bucket/clip.wav",
+        "/etc/passwd",
+        "file://otherhost/etc/passwd",
+        "file:///etc/passwd",
+        "memory://clip.wav",
+    ],
+)
+def test_other_schemes_hosts_and_paths_are_refused(client, url):
+    refused(client, url)
+
+
+def test_a_query_string_is_refused(client, wav_url, signals):
+    assert "query string" in refused(client, wav_url(signals.tone(0.5)) + "?x=1")["detail"]

@@ -49,7 +49,7 @@ def speech_analysis(speech_samples) -> ClipAnalysis:
     [
         ("source=person; event=speech; present=yes", C, S),
         ("source=person; event=speech; present=no", S, C),
-        ('source=person; event=speech; words="hello there"', C, U),  # words are not checked
+        ('source=person; event=speech; words="hello there"', C, U),  # words: speech-to-text's job
         ('source=person; event=speech; words="goodbye"; present=no', S, U),
     ],
 )
@@ -62,7 +62,7 @@ def test_speech_checker(tone_clip, speech_analysis, line, on_tone, on_speech):
     if on_speech is not U:
         assert on_s.confidence >= 0.9 and on_s.evidence["speech_segments_s"]
     else:
-        assert on_s.confidence == 0.0 and "words are not checked" in on_s.evidence["summary"]
+        assert on_s.confidence == 0.0 and "words are left to speech-to-text" in on_s.evidence["summary"]
 
 
 def test_speech_checker_honours_time_windows(signals, speech_samples):
@@ -161,6 +161,8 @@ def test_router_covers_kinds_and_reports_missing_ones(tone_clip):
         ClaimKind.speech_content,
         ClaimKind.silence,
         ClaimKind.loudness,
+        ClaimKind.sound_source,
+        ClaimKind.other,
     }
     result = router.check(claim("source=bird; pitch=high"), tone_clip)
     assert result.final.verdict is U and result.final.checker == "none"

@@ -72,7 +72,14 @@ def test_bullets_blank_lines_case_and_spacing_are_tolerated():
         ({"kind": "tempo", "event": "speech"}, ClaimKind.tempo),  # explicit kind wins
         ({"event": "speech", "words": "hi"}, ClaimKind.speech_content),
         ({"words": "hi"}, ClaimKind.speech_content),
-        ({"event": "talking", "loudness": "rising"}, ClaimKind.speech_presence),  # speech before loudness
+        ({"event": "talking", "loudness": "rising"}, ClaimKind.loudness),  # the attribute wins over speech
+        ({"source": "man", "event": "speech", "pitch": "low"}, ClaimKind.pitch),
+        ({"event": "speech", "order": "before music"}, ClaimKind.temporal_order),
+        ({"event": "music", "order": "after speech"}, ClaimKind.temporal_order),
+        ({"event": "beep", "count": "3"}, ClaimKind.event_count),
+        ({"event": "music", "tempo": "fast"}, ClaimKind.tempo),
+        ({"event": "singing"}, ClaimKind.singing),
+        ({"source": "dog", "event": "bark"}, ClaimKind.sound_source),
         ({"event": "silence", "loudness": "quiet"}, ClaimKind.silence),
         ({"source": "crowd", "event": "cheer", "loudness": "rising"}, ClaimKind.loudness),
         ({"source": "dog", "event": "bark", "count": "3"}, ClaimKind.event_count),

@@ -34,6 +34,12 @@ class AudioClip:
     def duration_s(self) -> float:
         return len(self.samples) / self.sample_rate
 
+    def wav_bytes(self) -> bytes:
+        """The samples as a 16-bit PCM WAV file (what audio LLM APIs take)."""
+        buffer = io.BytesIO()
+        sf.write(buffer, self.samples, self.sample_rate, format="WAV", subtype="PCM_16")
+        return buffer.getvalue()
+
     def unusable_reason(self) -> str | None:
         """Why nothing can be checked on this clip, or ``None`` when it can be analysed."""
         if self.duration_s < MIN_DURATION_S:

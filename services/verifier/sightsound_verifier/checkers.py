@@ -9,7 +9,8 @@ statement is measured false. The confidence is the measurement's, unchanged by t
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from sightsound.contracts.common import ClaimKind, VerdictLabel
 from sightsound.contracts.verifier import Claim, Verdict
@@ -49,6 +50,16 @@ class Checker(Protocol):
     def check(self, claim: Claim, clip: ClipAnalysis) -> Verdict: ...
 
 
+@runtime_checkable
+class BatchChecker(Checker, Protocol):
+    """A checker that is cheaper asked once for all the claims of a clip (an audio LLM: one call per clip).
+
+    The router hands it every claim of its kinds at once; it answers one verdict per claim, in order.
+    """
+
+    def check_batch(self, claims: Sequence[Claim], clip: ClipAnalysis) -> list[Verdict]: ...
+
+
 def unverifiable(checker: str, summary: str, **evidence: Any) -> Verdict:
     return Verdict(
         checker=checker,
@@ -85,7 +96,7 @@ def resolve_window(claim: Claim, clip: ClipAnalysis) -> tuple[TimeRange | None, 
     return (start, end), None
 
 
-def _seconds(ranges: tuple[TimeRange, ...]) -> list[list[float]]:
+def ranges_s(ranges: tuple[TimeRange, ...]) -> list[list[float]]:
     return [[round(s, 3), round(e, 3)] for s, e in ranges[:MAX_SEGMENTS_IN_EVIDENCE]]
 
 
@@ -93,8 +104,8 @@ class SpeechPresenceChecker:
     """Speech presence (silero-vad); also the necessary condition of a speech-content claim.
 
     Confidence: the peak speech probability when speech is found, one minus it when none is.
-    Words are not checked (no speech-to-text analyzer yet): a content claim on audio with speech is
-    unverifiable, on audio without speech it is contradicted.
+    Words are not checked here (that is :class:`~sightsound_verifier.speech_content.SpeechContentChecker`'s
+    job): a content claim on audio with speech is unverifiable, on audio without speech contradicted.
     """
 
     name = "silero-vad"
@@ -107,7 +118,7 @@ class SpeechPresenceChecker:
         speech = clip.speech(window)
         evidence: dict[str, Any] = {
             "window_s": [round(speech.window[0], 3), round(speech.window[1], 3)],
-            "speech_segments_s": _seconds(speech.segments),
+            "speech_segments_s": ranges_s(speech.segments),
             "speech_s": round(speech.speech_s, 3),
             "speech_ratio": round(speech.speech_ratio, 3),
             "max_speech_probability": round(speech.max_probability, 3),
@@ -128,11 +139,7 @@ class SpeechPresenceChecker:
             confidence = min(confidence, SHORT_WINDOW_CONFIDENCE)
             evidence["note"] = f"only {speech.duration_s:.2f} s analysed; confidence capped"
         if claim.kind is ClaimKind.speech_content and speech.has_speech:
-            return unverifiable(
-                self.name,
-                summary + "; the words are not checked (no speech-to-text analyzer yet)",
-                **evidence,
-            )
+            return unverifiable(self.name, summary + "; the words are left to speech-to-text", **evidence)
         return oriented(self.name, speech.has_speech, asserts_presence(claim), confidence, summary, **evidence)
 
 
@@ -154,7 +161,7 @@ class SilenceChecker:
             "level_median_dbfs": round(silence.level_median_dbfs, 1),
             "level_p95_dbfs": round(silence.level_p95_dbfs, 1),
             "level_max_dbfs": round(silence.level_max_dbfs, 1),
-            "sounding_ranges_s": _seconds(silence.sounding),
+            "sounding_ranges_s": ranges_s(silence.sounding),
         }
         if silence.is_silent:
             summary = (
@@ -231,5 +238,40 @@ def _direction(raw: str) -> TrendDirection | None:
     return None
 
 
+class SoundPresenceChecker:
+    """What no analyzer can identify (a dog, a door, a car) can still be refuted when nothing sounds.
+
+    A claim that some source or event is heard is contradicted by a silent window (as confidently as
+    the silence is clear) and a claim that it is not heard is supported there; with sound present the
+    source cannot be told, so the verdict is unverifiable.
+    """
+
+    name = "rms-presence"
+    kinds = frozenset({ClaimKind.sound_source, ClaimKind.other})
+
+    def check(self, claim: Claim, clip: ClipAnalysis) -> Verdict:
+        window, problem = resolve_window(claim, clip)
+        if problem:
+            return unverifiable(self.name, problem)
+        silence = clip.silence(window)
+        evidence = {
+            "window_s": [round(silence.window[0], 3), round(silence.window[1], 3)],
+            "silent_fraction": round(silence.silent_fraction, 3),
+            "level_max_dbfs": round(silence.level_max_dbfs, 1),
+        }
+        if not silence.is_silent:
+            return unverifiable(
+                self.name,
+                f"sound is present (max {silence.level_max_dbfs:.1f} dBFS) but its source cannot be identified "
+                "acoustically",
+                **evidence,
+            )
+        summary = (
+            f"the audio is silent ({silence.silent_fraction:.0%} of frames below {silence.threshold_dbfs:.0f} dBFS)"
+        )
+        return oriented(self.name, False, asserts_presence(claim), silence.confidence, summary, **evidence)
+
+
 def default_checkers() -> list[Checker]:
-    return [SpeechPresenceChecker(), SilenceChecker(), LoudnessChecker()]
+    """The acoustic checkers of this module (the full line-up is :func:`sightsound_verifier.lineup.build_checkers`)."""
+    return [SpeechPresenceChecker(), SilenceChecker(), LoudnessChecker(), SoundPresenceChecker()]

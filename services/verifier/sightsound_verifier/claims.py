@@ -234,14 +234,17 @@ def infer_kind(pairs: Mapping[str, str]) -> tuple[ClaimKind, str | None]:
     """The claim's kind, and an error when an explicit ``kind=`` is not a known kind.
 
     One line has one kind; when a line mixes aspects, the first rule that matches wins, in this order:
-    explicit ``kind``; speech with ``words`` (content); speech (presence); silence; ``loudness``;
-    ``count``; ``pitch``; ``tempo``; singing; music; ``order``; a generic sound of the whole scene
+    explicit ``kind``; speech with ``words`` (content); silence; ``loudness``; ``count``; ``pitch``;
+    ``tempo``; ``order``; speech (presence); singing; music; a generic sound of the whole scene
     (``source=scene; event=sound``: a claim about silence, negated); any other source or event;
-    otherwise ``other``.
+    otherwise ``other``. A measurable attribute wins over the event it is about: ``event=speech;
+    pitch=low`` is a pitch claim (its speech is presupposed), not a speech-presence claim.
 
     >>> infer_kind({"source": "scene", "event": "sound", "loudness": "rising"})
     (<ClaimKind.loudness: 'loudness'>, None)
     >>> infer_kind({"kind": "pitch", "source": "bird"})
+    (<ClaimKind.pitch: 'pitch'>, None)
+    >>> infer_kind({"source": "man", "event": "speech", "pitch": "low"})
     (<ClaimKind.pitch: 'pitch'>, None)
     >>> infer_kind({"kind": "timbre"})[1]
     "unknown kind 'timbre'; inferred from the other keys instead"
@@ -254,8 +257,8 @@ def infer_kind(pairs: Mapping[str, str]) -> tuple[ClaimKind, str | None]:
         error = f"unknown kind {pairs['kind']!r}; inferred from the other keys instead"
     event = pairs.get("event", "").strip().lower()
     source = pairs.get("source", "").strip().lower()
-    if event in SPEECH_EVENTS or (not event and "words" in pairs):
-        return (ClaimKind.speech_content if "words" in pairs else ClaimKind.speech_presence), error
+    if "words" in pairs and (event in SPEECH_EVENTS or not event):
+        return ClaimKind.speech_content, error
     if event in SILENCE_EVENTS:
         return ClaimKind.silence, error
     for key, kind in (
@@ -263,15 +266,16 @@ def infer_kind(pairs: Mapping[str, str]) -> tuple[ClaimKind, str | None]:
         ("count", ClaimKind.event_count),
         ("pitch", ClaimKind.pitch),
         ("tempo", ClaimKind.tempo),
+        ("order", ClaimKind.temporal_order),
     ):
         if key in pairs:
             return kind, error
+    if event in SPEECH_EVENTS:
+        return ClaimKind.speech_presence, error
     if event in SINGING_EVENTS:
         return ClaimKind.singing, error
     if event in MUSIC_EVENTS or source in {"music", "band", "orchestra"}:
         return ClaimKind.music, error
-    if "order" in pairs:
-        return ClaimKind.temporal_order, error
     if event in GENERIC_SOUND_EVENTS and source in SCENE_SOURCES | {""}:
         return ClaimKind.silence, error
     if source or event:

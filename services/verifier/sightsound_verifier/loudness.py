@@ -226,3 +226,14 @@ def theil_sen_slope(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
     if not keep.any():
         return 0.0
     return float(np.median((y[j] - y[i])[keep] / dx[keep]))
+
+
+def silent_ranges(
+    profile: LoudnessProfile, min_s: float = 0.3, threshold_dbfs: float = SILENCE_THRESHOLD_DBFS
+) -> tuple[TimeRange, ...]:
+    """Stretches of at least ``min_s`` with every frame below the threshold (pauses, gaps, silence)."""
+    if profile.dbfs.size == 0:
+        return ()
+    quiet = profile.dbfs <= threshold_dbfs
+    ranges = _ranges(profile.times_s, quiet, profile.hop_s, (0.0, profile.duration_s))
+    return tuple((s, e) for s, e in ranges if e - s >= min_s)

@@ -1,24 +1,26 @@
 """One verify request: claims of every trace, checked against one shared analysis of the clip, decided.
 
-No I/O here: the caller loads the audio (or passes ``None`` for a clip without an audio track).
+No I/O here: the caller loads the audio (or passes ``None`` for a clip without an audio track). The
+claims of all traces are checked together, so a batch checker (an audio LLM) is asked once per request.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sightsound.config import Settings
 from sightsound.contracts.verifier import (
     AudioSummary,
-    TraceIn,
+    Claim,
+    ClaimResult,
     TraceVerification,
     VerifyRequest,
     VerifyResponse,
 )
-from sightsound_verifier.analysis import ClipAnalysis
+from sightsound_verifier.analysis import AnalyzerOptions, ClipAnalysis
 from sightsound_verifier.audio import AudioClip
-from sightsound_verifier.checkers import default_checkers
-from sightsound_verifier.claims import extract_claims
+from sightsound_verifier.claims import ClaimExtraction, extract_claims
+from sightsound_verifier.lineup import build_checkers
 from sightsound_verifier.policy import TracePolicy
 from sightsound_verifier.router import ClaimRouter, unchecked
 
@@ -30,10 +32,19 @@ class Verifier:
     router: ClaimRouter
     policy: TracePolicy
     max_claims: int
+    options: AnalyzerOptions = field(default_factory=AnalyzerOptions)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Verifier:
-        return cls(ClaimRouter(default_checkers()), TracePolicy.from_settings(settings), settings.verifier_max_claims)
+        return cls(
+            ClaimRouter(build_checkers(settings)),
+            TracePolicy.from_settings(settings),
+            settings.verifier_max_claims,
+            AnalyzerOptions(asr_model=settings.verifier_asr_model, cpu_threads=settings.verifier_cpu_threads),
+        )
+
+    def analysis(self, clip: AudioClip) -> ClipAnalysis:
+        return ClipAnalysis(clip, self.options)
 
     def verify(self, request: VerifyRequest, clip: AudioClip | None) -> VerifyResponse:
         reason: str | None
@@ -43,23 +54,30 @@ class Verifier:
         else:
             reason = clip.unusable_reason()
             summary = AudioSummary(has_audio=True, duration_s=round(clip.duration_s, 3), note=reason)
-            analysis = ClipAnalysis(clip) if reason is None else None
-        traces = [self.verify_trace(trace, analysis, reason) for trace in request.traces]
+            analysis = self.analysis(clip) if reason is None else None
+        extractions = [extract_claims(trace.text, self.max_claims) for trace in request.traces]
+        results = self.check(extractions, analysis, reason)
+        traces = []
+        for trace, extraction, trace_results in zip(request.traces, extractions, results, strict=True):
+            decision = self.policy.decide(trace_results, unverified_because=reason, parse_errors=len(extraction.errors))
+            traces.append(
+                TraceVerification(
+                    sample_index=trace.sample_index,
+                    claims=trace_results,
+                    parse_errors=extraction.errors,
+                    decision=decision.label,
+                    reasons=decision.reasons,
+                )
+            )
         return VerifyResponse(policy=self.policy.name, audio=summary, traces=traces)
 
-    def verify_trace(self, trace: TraceIn, analysis: ClipAnalysis | None, reason: str | None) -> TraceVerification:
-        """``analysis`` is ``None`` exactly when ``reason`` says why the audio cannot be analysed."""
-        extraction = extract_claims(trace.text, self.max_claims)
+    def check(
+        self, extractions: list[ClaimExtraction], analysis: ClipAnalysis | None, reason: str | None
+    ) -> list[list[ClaimResult]]:
+        """Results per trace; ``analysis`` is ``None`` exactly when ``reason`` says why it cannot be analysed."""
         if analysis is None:
             why = reason or NO_AUDIO
-            results = [unchecked(claim, why) for claim in extraction.claims]
-        else:
-            results = [self.router.check(claim, analysis) for claim in extraction.claims]
-        decision = self.policy.decide(results, unverified_because=reason, parse_errors=len(extraction.errors))
-        return TraceVerification(
-            sample_index=trace.sample_index,
-            claims=results,
-            parse_errors=extraction.errors,
-            decision=decision.label,
-            reasons=decision.reasons,
-        )
+            return [[unchecked(claim, why) for claim in extraction.claims] for extraction in extractions]
+        every: list[Claim] = [claim for extraction in extractions for claim in extraction.claims]
+        checked = iter(self.router.check_all(every, analysis))
+        return [[next(checked) for _ in extraction.claims] for extraction in extractions]
