@@ -182,7 +182,6 @@ def time_sft(model: Any, device: torch.device, variant: str, batch: int, text_le
     step_s = (time.perf_counter() - start) / steps
     tokens = batch * (AUDIO_TOKENS_10S + text_len)
     peak_mem = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
-    del optim
     return SftRow(variant, batch, checkpointing, 1500 if variant == "baseline" else MEL_FRAMES_10S // 2, step_s,
                   tokens / step_s, 6 * n_lm * tokens / step_s / peak, peak_mem)
 
@@ -215,7 +214,8 @@ def rollout(model: Any, device: torch.device, sequences: int, new_tokens: int, p
             embeds = torch.cat([encode_audio(model, features, MEL_FRAMES_10S),
                                 base.model.language_model.embed_tokens(ids)], dim=1)
             kwargs: dict[str, Any] = {
-                "inputs_embeds": embeds, "attention_mask": torch.ones(embeds.shape[:2], device=device, dtype=torch.long),
+                "inputs_embeds": embeds,
+                "attention_mask": torch.ones(embeds.shape[:2], device=device, dtype=torch.long),
                 "max_new_tokens": new_tokens, "min_new_tokens": new_tokens, "do_sample": True, "temperature": 1.0,
                 "top_p": 1.0, "top_k": 0, "bad_words_ids": [[t] for t in audio_special], "eos_token_id": None,
                 "pad_token_id": 0,
