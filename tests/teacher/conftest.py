@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,11 +30,25 @@ def make_jpeg(path: Path, size: tuple[int, int], color: tuple[int, int, int]) ->
     return path
 
 
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The teacher's media root in these tests: frames are only read from under it."""
+    return tmp_path_factory.mktemp("teacher-media")
+
+
 @pytest.fixture
-def frame_urls(tmp_path: Path) -> list[str]:
-    """Three small JPEG frames as file:// URLs."""
+def media_tmp(media_dir: Path) -> Path:
+    """A fresh folder inside the media root, for one test's files."""
+    folder = media_dir / uuid.uuid4().hex[:12]
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def frame_urls(media_tmp: Path) -> list[str]:
+    """Three small JPEG frames as file:// URLs inside the media root."""
     colors = [(200, 40, 40), (40, 200, 40), (40, 40, 200)]
-    return [make_jpeg(tmp_path / f"{i:03d}.jpg", (96, 64), c).as_uri() for i, c in enumerate(colors)]
+    return [make_jpeg(media_tmp / f"{i:03d}.jpg", (96, 64), c).as_uri() for i, c in enumerate(colors)]
 
 
 @pytest.fixture(scope="session")

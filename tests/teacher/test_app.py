@@ -13,15 +13,16 @@ from PIL import Image
 from sightsound.config import Settings
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse
 from sightsound_teacher.app import create_app
-from sightsound_teacher.backends import Generation
+from sightsound_teacher.backends import BackendUpstreamError, Generation
 from sightsound_teacher.backends.transformers_backend import TransformersBackend
 
 PROBLEM = "application/problem+json"
 
 
-def settings(**overrides: Any) -> Settings:
+def settings(media_root: Path, **overrides: Any) -> Settings:
     base: dict[str, Any] = {
         "environment": "test",
+        "media_root": media_root,
         "teacher_model": "tiny-random",
         "teacher_device": "cpu",
         "teacher_max_k": 4,
@@ -32,8 +33,8 @@ def settings(**overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def client(tiny_backend: TransformersBackend) -> Iterator[TestClient]:
-    with TestClient(create_app(settings(), backend=tiny_backend)) as test_client:
+def client(tiny_backend: TransformersBackend, media_dir: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(settings(media_dir), backend=tiny_backend)) as test_client:
         yield test_client
 
 
@@ -72,7 +73,9 @@ def test_reason_happy_path(client: TestClient, frame_urls: list[str]) -> None:
     answers = [s.answer_index for s in result.samples]
     assert result.consensus.policy == "unanimous"
     assert result.consensus.reached == (len(set(answers)) == 1)
-    assert result.consensus.samples_used == 3
+    assert result.consensus.samples_used == result.consensus.samples_parsed == 3
+    assert (result.k_requested, result.rounds) == (3, 1)
+    assert all(s.completion_tokens_estimated is False for s in result.samples)
 
 
 def test_same_seed_same_response(client: TestClient, frame_urls: list[str]) -> None:
@@ -90,8 +93,8 @@ def test_too_many_frames(client: TestClient, frame_urls: list[str]) -> None:
     assert_problem(client.post("/v1/reason", json=body(urls)), 422, "too-many-frames", "4 frames", "at most 3")
 
 
-def test_frame_too_large(client: TestClient, frame_urls: list[str], tmp_path: Path) -> None:
-    big = tmp_path / "big.jpg"
+def test_frame_too_large(client: TestClient, frame_urls: list[str], media_tmp: Path) -> None:
+    big = media_tmp / "big.jpg"
     Image.new("RGB", (200, 100), (1, 2, 3)).save(big)
     problem = assert_problem(
         client.post("/v1/reason", json=body([frame_urls[0], big.as_uri()])),
@@ -104,23 +107,23 @@ def test_frame_too_large(client: TestClient, frame_urls: list[str], tmp_path: Pa
     assert problem["frame_index"] == 1 and problem["frame_url"] == big.as_uri()
 
 
-def test_missing_frame(client: TestClient, frame_urls: list[str], tmp_path: Path) -> None:
-    missing = (tmp_path / "nope.jpg").as_uri()
+def test_missing_frame(client: TestClient, frame_urls: list[str], media_tmp: Path) -> None:
+    missing = (media_tmp / "nope.jpg").as_uri()
     problem = assert_problem(
         client.post("/v1/reason", json=body([*frame_urls[:2], missing])), 422, "frame-unreadable", "frame 2"
     )
     assert problem["frame_index"] == 2
 
 
-def test_frame_not_an_image(client: TestClient, tmp_path: Path) -> None:
-    text = tmp_path / "notes.jpg"
+def test_frame_not_an_image(client: TestClient, media_tmp: Path) -> None:
+    text = media_tmp / "notes.jpg"
     text.write_text("not a jpeg")
     assert_problem(client.post("/v1/reason", json=body([text.as_uri()])), 422, "frame-not-an-image", "frame 0")
 
 
-def test_truncated_image(client: TestClient, frame_urls: list[str], tmp_path: Path) -> None:
+def test_truncated_image(client: TestClient, frame_urls: list[str], media_tmp: Path) -> None:
     whole = Path(frame_urls[0].removeprefix("file://")).read_bytes()
-    cut = tmp_path / "cut.jpg"
+    cut = media_tmp / "cut.jpg"
     cut.write_bytes(whole[: len(whole) // 2])
     assert_problem(client.post("/v1/reason", json=body([cut.as_uri()])), 422, "frame-not-an-image", "frame 0")
 
@@ -183,9 +186,9 @@ class ScriptedBackend:
         return [Generation(text, 5.0, 10, 3) for text in self.texts[: request.k]]
 
 
-def test_majority_policy_and_unparsed_samples(frame_urls: list[str]) -> None:
+def test_majority_policy_and_unparsed_samples(frame_urls: list[str], media_dir: Path) -> None:
     texts = ["<answer>B</answer>", "<answer>2</answer>", "no tags at all"]
-    app = create_app(settings(teacher_vote_policy="majority"), backend=ScriptedBackend(texts))
+    app = create_app(settings(media_dir, teacher_vote_policy="majority"), backend=ScriptedBackend(texts))
     with TestClient(app) as scripted:
         result = scripted.post("/v1/reason", json=body(frame_urls)).json()
     assert [s["answer_index"] for s in result["samples"]] == [1, 1, None]
@@ -195,7 +198,8 @@ def test_majority_policy_and_unparsed_samples(frame_urls: list[str]) -> None:
         "reached": True,
         "answer_index": 1,
         "agreement": pytest.approx(2 / 3),
-        "samples_used": 2,
+        "samples_used": 3,
+        "samples_parsed": 2,
     }
 
 
@@ -206,14 +210,142 @@ class BrokenBackend(ScriptedBackend):
         raise OSError("weights not found in /models/teacher")
 
 
-def test_failed_load_is_reported_not_crashed(frame_urls: list[str]) -> None:
-    with TestClient(create_app(settings(), backend=BrokenBackend([]))) as broken:
+def test_failed_load_is_reported_not_crashed(frame_urls: list[str], media_dir: Path) -> None:
+    with TestClient(create_app(settings(media_dir), backend=BrokenBackend([]))) as broken:
         assert broken.get("/healthz").status_code == 200
         assert_problem(broken.get("/readyz"), 503, "not-ready", "weights not found")
         assert_problem(broken.post("/v1/reason", json=body(frame_urls)), 503, "not-ready")
 
 
-def test_default_backend_comes_from_settings(frame_urls: list[str]) -> None:
-    with TestClient(create_app(settings())) as default:
+def test_default_backend_comes_from_settings(media_dir: Path) -> None:
+    with TestClient(create_app(settings(media_dir))) as default:
         ready = default.get("/readyz").json()
         assert ready == {"status": "ready", "model": "tiny-random", "backend": "transformers"}
+
+
+# --- frames only from the media root ---------------------------------------------------------------
+
+
+def test_file_outside_the_media_root_is_refused(client: TestClient, tmp_path: Path) -> None:
+    outside = make_frame(tmp_path / "outside.jpg")
+    problem = assert_problem(
+        client.post("/v1/reason", json=body([outside.as_uri()])), 422, "frame-outside-media-root", "frame 0"
+    )
+    assert problem["frame_url"] == outside.as_uri()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "file://{root}/../../etc/passwd",
+        "file://{root}/%2e%2e/%2e%2e/etc/passwd",
+        "file://otherhost{root}/x.jpg",
+        "s3://bucket{root}/x.jpg",
+        "memory://{root}/x.jpg",
+    ],
+)
+def test_urls_escaping_the_media_root_are_refused(client: TestClient, media_dir: Path, url: str) -> None:
+    request = body([url.format(root=media_dir.resolve())])
+    problem = assert_problem(client.post("/v1/reason", json=request), 422, "frame-outside-media-root")
+    assert "media root" in problem["detail"]
+
+
+def test_symlink_out_of_the_media_root_is_refused(client: TestClient, media_tmp: Path, tmp_path: Path) -> None:
+    target = make_frame(tmp_path / "secret.jpg")
+    link = media_tmp / "link.jpg"
+    link.symlink_to(target)
+    assert_problem(client.post("/v1/reason", json=body([link.as_uri()])), 422, "frame-outside-media-root")
+
+
+def make_frame(path: Path) -> Path:
+    Image.new("RGB", (32, 32), (9, 9, 9)).save(path)
+    return path
+
+
+# --- upstream failures and adaptive sampling through the app ---------------------------------------
+
+
+class FailingBackend(ScriptedBackend):
+    def __init__(self, error: Exception) -> None:
+        super().__init__([])
+        self.error = error
+
+    def generate(self, request: ReasonRequest, frames: Sequence[Image.Image]) -> list[Generation]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "kind"),
+    [
+        (
+            BackendUpstreamError("server down", status=502, kind="upstream-unavailable", upstream_status=503),
+            502,
+            "upstream-unavailable",
+        ),
+        (BackendUpstreamError("took too long", status=504, kind="upstream-timeout"), 504, "upstream-timeout"),
+        (
+            BackendUpstreamError("context too long", status=422, kind="upstream-rejected-request", upstream_status=400),
+            422,
+            "upstream-rejected-request",
+        ),
+    ],
+)
+def test_upstream_errors_are_problems(
+    frame_urls: list[str], media_dir: Path, error: BackendUpstreamError, status: int, kind: str
+) -> None:
+    with TestClient(create_app(settings(media_dir), backend=FailingBackend(error))) as failing:
+        problem = assert_problem(failing.post("/v1/reason", json=body(frame_urls)), status, kind, error.detail)
+    assert problem.get("upstream_status") == error.upstream_status
+
+
+class RecordingBackend(ScriptedBackend):
+    """Answers round after round from a script and records the k and seed of each call."""
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__(texts)
+        self.calls: list[tuple[int, int | None]] = []
+
+    def generate(self, request: ReasonRequest, frames: Sequence[Image.Image]) -> list[Generation]:
+        start = sum(k for k, _ in self.calls)
+        self.calls.append((request.k, request.sampling.seed))
+        return [Generation(text, 5.0, 10, 3) for text in self.texts[start : start + request.k]]
+
+
+def test_adaptive_sampling_stops_when_unanimity_is_impossible(frame_urls: list[str], media_dir: Path) -> None:
+    backend = RecordingBackend(["<answer>A</answer>", "<answer>B</answer>"] + ["<answer>A</answer>"] * 6)
+    app = create_app(settings(media_dir, teacher_adaptive=True, teacher_max_k=8), backend=backend)
+    with TestClient(app) as adaptive:
+        result = ReasonResponse.model_validate(adaptive.post("/v1/reason", json=body(frame_urls, k=8)).json())
+        metrics = adaptive.get("/metrics").text
+    assert backend.calls == [(2, 1)]
+    assert (result.k_requested, result.rounds, len(result.samples)) == (8, 1, 2)
+    assert not result.consensus.reached and result.consensus.samples_used == 2
+    assert 'sightsound_teacher_samples_saved_total{model="scripted"} 6.0' in metrics
+
+
+def test_adaptive_sampling_draws_all_k_when_they_agree(frame_urls: list[str], media_dir: Path) -> None:
+    backend = RecordingBackend(["<answer>C</answer>"] * 8)
+    app = create_app(settings(media_dir, teacher_adaptive=True, teacher_max_k=8), backend=backend)
+    with TestClient(app) as adaptive:
+        result = ReasonResponse.model_validate(adaptive.post("/v1/reason", json=body(frame_urls, k=8)).json())
+    assert backend.calls == [(2, 1), (2, 3), (4, 5)]  # rounds 2, 2, 4; each seeded past the last
+    assert [s.index for s in result.samples] == list(range(8))
+    assert result.rounds == 3 and result.consensus.reached and result.consensus.answer_index == 2
+
+
+def test_adaptive_majority_stops_once_the_winner_is_out_of_reach(frame_urls: list[str], media_dir: Path) -> None:
+    backend = RecordingBackend(["<answer>D</answer>"] * 8)
+    overrides = {"teacher_adaptive": True, "teacher_max_k": 8, "teacher_vote_policy": "majority"}
+    with TestClient(create_app(settings(media_dir, **overrides), backend=backend)) as adaptive:
+        result = ReasonResponse.model_validate(adaptive.post("/v1/reason", json=body(frame_urls, k=8)).json())
+    assert backend.calls == [(2, 1), (3, 3)]  # 5 of 8 for D: no rival can catch up
+    assert result.consensus.reached and result.consensus.answer_index == 3 and result.consensus.samples_used == 5
+
+
+def test_greedy_requests_are_one_call_even_when_adaptive(frame_urls: list[str], media_dir: Path) -> None:
+    backend = RecordingBackend(["<answer>A</answer>", "<answer>B</answer>"] * 4)
+    with TestClient(create_app(settings(media_dir, teacher_adaptive=True), backend=backend)) as adaptive:
+        request = body(frame_urls, k=4, sampling={"temperature": 0.0, "max_new_tokens": 72, "seed": 1})
+        assert adaptive.post("/v1/reason", json=request).status_code == 200
+    assert backend.calls == [(4, 1)]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from sightsound.contracts.teacher import ReasonRequest
 from sightsound_teacher.backends import BackendInputError, TeacherBackend
@@ -16,6 +17,11 @@ from sightsound_teacher.parsing import parse_answer
 MakeRequest = Callable[..., ReasonRequest]
 
 
+def frames_of(urls: list[str]) -> list[Image.Image]:
+    """Frames read with no media-root restriction (the backend, not the URL policy, is tested here)."""
+    return load_frames(urls, 1024, "/")
+
+
 def test_is_a_teacher_backend(tiny_backend: TransformersBackend) -> None:
     assert isinstance(tiny_backend, TeacherBackend)
     assert tiny_backend.ready and tiny_backend.name == "transformers" and tiny_backend.model_id == "tiny-random"
@@ -24,7 +30,7 @@ def test_is_a_teacher_backend(tiny_backend: TransformersBackend) -> None:
 def test_prompt_holds_one_pad_token_per_vision_token(
     tiny_backend: TransformersBackend, frame_urls: list[str], make_request: MakeRequest
 ) -> None:
-    frames = load_frames(frame_urls, 1024)
+    frames = frames_of(frame_urls)
     inputs = tiny_backend.build_inputs(make_request(frame_urls), frames)
     loaded = tiny_backend._require()
     n_pad = int((inputs["input_ids"] == loaded.image_token_id).sum())
@@ -44,7 +50,7 @@ def test_k_samples_parse_and_report_costs(
     visual = tiny_backend._require().model.model.visual
     hook = visual.register_forward_hook(lambda *_: calls.append(1))
     try:
-        generations = tiny_backend.generate(request, load_frames(frame_urls, 1024))
+        generations = tiny_backend.generate(request, frames_of(frame_urls))
     finally:
         hook.remove()
     assert len(calls) == 1, "the vision tower runs once for all K samples"
@@ -61,7 +67,7 @@ def test_k_samples_parse_and_report_costs(
 def test_seed_reproduces_samples(
     tiny_backend: TransformersBackend, frame_urls: list[str], make_request: MakeRequest
 ) -> None:
-    frames = load_frames(frame_urls, 1024)
+    frames = frames_of(frame_urls)
     first = [g.text for g in tiny_backend.generate(make_request(frame_urls, k=3, seed=7), frames)]
     again = [g.text for g in tiny_backend.generate(make_request(frame_urls, k=3, seed=7), frames)]
     other = [g.text for g in tiny_backend.generate(make_request(frame_urls, k=3, seed=8), frames)]
@@ -72,7 +78,7 @@ def test_seed_reproduces_samples(
 def test_greedy_gives_k_identical_samples(
     tiny_backend: TransformersBackend, frame_urls: list[str], make_request: MakeRequest
 ) -> None:
-    generations = tiny_backend.generate(make_request(frame_urls, k=3, temperature=0.0), load_frames(frame_urls, 1024))
+    generations = tiny_backend.generate(make_request(frame_urls, k=3, temperature=0.0), frames_of(frame_urls))
     assert len(generations) == 3 and len({g.text for g in generations}) == 1
 
 
@@ -81,14 +87,14 @@ def test_too_few_new_tokens_for_the_format(
 ) -> None:
     request = make_request(frame_urls, max_new_tokens=tiny_backend.min_new_tokens() - 1)
     with pytest.raises(BackendInputError, match="at least"):
-        tiny_backend.generate(request, load_frames(frame_urls, 1024))
+        tiny_backend.generate(request, frames_of(frame_urls))
 
 
 def test_unstructured_path_runs_and_is_not_forced(frame_urls: list[str], make_request: MakeRequest) -> None:
     backend = TransformersBackend("tiny-random", device="cpu", structured=False)
     backend.load()  # shares the process-wide model with the structured backend
     assert backend.min_new_tokens() == 1
-    generations = backend.generate(make_request(frame_urls, k=2, max_new_tokens=8), load_frames(frame_urls, 1024))
+    generations = backend.generate(make_request(frame_urls, k=2, max_new_tokens=8), frames_of(frame_urls))
     assert len(generations) == 2
     assert all(g.completion_tokens <= 8 and not g.text.startswith("<think>") for g in generations)
 
@@ -113,5 +119,5 @@ def test_local_model_folder_path(
     backend.load()
     assert backend._require().model is not loaded.model
     request = make_request(frame_urls, k=2)
-    generations = backend.generate(request, load_frames(frame_urls, 1024))
+    generations = backend.generate(request, frames_of(frame_urls))
     assert [parse_answer(g.text, request.choices)[1] for g in generations] == [None, None]

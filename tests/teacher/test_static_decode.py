@@ -13,8 +13,13 @@ CHOICES = ["A person speaking", "A dog barking", "Music playing", "Silence"]
 
 
 def prepared(backend: TransformersBackend, frame_urls: list[str]) -> tuple[dict[str, torch.Tensor], object]:
-    request = ReasonRequest(question="What is heard?", choices=CHOICES, frame_urls=frame_urls, k=3,
-                            sampling=SamplingParams(temperature=0.0, max_new_tokens=24))
+    request = ReasonRequest(
+        question="What is heard?",
+        choices=CHOICES,
+        frame_urls=frame_urls,
+        k=3,
+        sampling=SamplingParams(temperature=0.0, max_new_tokens=24),
+    )
     frames = load_frames(frame_urls, 1024, "/")
     return backend.build_inputs(request, frames), backend._require()
 
@@ -23,9 +28,17 @@ def test_greedy_tokens_equal_generate(tiny_backend: TransformersBackend, frame_u
     inputs, loaded = prepared(tiny_backend, frame_urls)
     model = loaded.model  # type: ignore[attr-defined]
     with torch.inference_mode():
-        reference = model.generate(**inputs, max_new_tokens=24, do_sample=False, temperature=None, top_p=None,
-                                   top_k=None, eos_token_id=None, min_new_tokens=24)
-    expected = reference[0, inputs["input_ids"].shape[1]:]
+        reference = model.generate(
+            **inputs,
+            max_new_tokens=24,
+            do_sample=False,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+            eos_token_id=None,
+            min_new_tokens=24,
+        )
+    expected = reference[0, inputs["input_ids"].shape[1] :]
     result = StaticKDecoder(model, use_graphs=False).decode(
         inputs, k=3, max_new_tokens=24, temperature=0.0, top_p=1.0, eos_ids=()
     )
@@ -34,8 +47,9 @@ def test_greedy_tokens_equal_generate(tiny_backend: TransformersBackend, frame_u
         assert row.tolist() == expected.tolist()
 
 
-def test_sampling_gives_k_different_rows_and_runs_vision_once(tiny_backend: TransformersBackend,
-                                                              frame_urls: list[str]) -> None:
+def test_sampling_gives_k_different_rows_and_runs_vision_once(
+    tiny_backend: TransformersBackend, frame_urls: list[str]
+) -> None:
     inputs, loaded = prepared(tiny_backend, frame_urls)
     model = loaded.model  # type: ignore[attr-defined]
     calls = []

@@ -1,9 +1,11 @@
 """The teacher service: ``POST /v1/reason`` (frames + question -> K chains of thought + vote).
 
 Request flow: cheap limit checks (K, frame count, token budget) -> frames fetched and checked off the
-event loop -> one batched ``generate`` in a worker thread (the backend lets one run at a time) ->
-each sample parsed -> self-consistency vote. Bad input answers ``application/problem+json`` 4xx with
-a detail that says what to fix; the model is loaded once at startup and ``/readyz`` says when.
+event loop (only from the media root) -> one batched ``generate`` for K samples in a worker thread, or
+adaptive rounds that stop once the vote is decided (:mod:`sightsound_teacher.sampling`) -> each sample
+parsed -> self-consistency vote. Bad input answers ``application/problem+json`` 4xx with a detail that
+says what to fix; a failing model server (``openai`` backend) answers 502 or 504 with its message. The
+model is loaded once at startup and ``/readyz`` says when.
 """
 
 from __future__ import annotations
@@ -20,11 +22,18 @@ from prometheus_client import Counter
 from sightsound.config import Settings, get_settings
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse, TeacherSample
 from sightsound.web import ProblemError, ServiceMetrics, install_problem_handlers, problem_openapi_responses
-from sightsound_teacher.backends import BackendInputError, Generation, TeacherBackend, make_backend
+from sightsound_teacher.backends import (
+    BackendInputError,
+    BackendUpstreamError,
+    Generation,
+    TeacherBackend,
+    backend_from_settings,
+)
 from sightsound_teacher.frames import FrameError, load_frames
-from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.prompt import PROMPT_VERSION
-from sightsound_teacher.voting import vote
+from sightsound_teacher.sampling import draw, to_samples
+
+__all__ = ["create_app", "to_samples"]
 
 log = logging.getLogger("sightsound.teacher")
 
@@ -64,33 +73,22 @@ class TeacherMetrics(ServiceMetrics):
             ["model", "policy", "reached"],
             registry=self.registry,
         )
+        self.samples_saved = Counter(
+            "sightsound_teacher_samples_saved",
+            "Samples not drawn because adaptive sampling had decided the vote.",
+            ["model"],
+            registry=self.registry,
+        )
 
-    def record(self, model: str, generations: list[Generation], samples: list[TeacherSample]) -> None:
-        if generations:
-            self.model_seconds.labels(model).inc(generations[0].latency_ms / 1000.0)
-            self.prompt_tokens.labels(model).inc(generations[0].prompt_tokens)
-        self.generated_tokens.labels(model).inc(sum(g.completion_tokens for g in generations))
+    def record(self, model: str, calls: list[list[Generation]], samples: list[TeacherSample]) -> None:
+        """One backend call costs its latency and its prompt once; every sample its completion."""
+        for generations in calls:
+            if generations:
+                self.model_seconds.labels(model).inc(generations[0].latency_ms / 1000.0)
+                self.prompt_tokens.labels(model).inc(generations[0].prompt_tokens)
+            self.generated_tokens.labels(model).inc(sum(g.completion_tokens for g in generations))
         for sample in samples:
             self.samples.labels(model, "yes" if sample.answer_index is not None else "no").inc()
-
-
-def to_samples(generations: list[Generation], choices: list[str]) -> list[TeacherSample]:
-    """Parse each raw generation into a :class:`TeacherSample` (pure)."""
-    samples = []
-    for index, generation in enumerate(generations):
-        answer, error = parse_answer(generation.text, choices)
-        samples.append(
-            TeacherSample(
-                index=index,
-                text=generation.text,
-                answer_index=answer,
-                parse_error=error,
-                latency_ms=generation.latency_ms,
-                prompt_tokens=generation.prompt_tokens,
-                completion_tokens=generation.completion_tokens,
-            )
-        )
-    return samples
 
 
 def check_limits(request: ReasonRequest, settings: Settings, min_new_tokens: int) -> None:
@@ -119,12 +117,8 @@ def check_limits(request: ReasonRequest, settings: Settings, min_new_tokens: int
 def create_app(settings: Settings | None = None, backend: TeacherBackend | None = None) -> FastAPI:
     """The teacher app. ``backend`` defaults to the one settings name (loaded at startup)."""
     settings = settings or get_settings()
-    teacher = backend or make_backend(
-        settings.teacher_backend,
-        settings.teacher_model,
-        device=settings.teacher_device,
-        structured=settings.teacher_structured,
-    )
+    teacher = backend or backend_from_settings(settings)
+    prompt_version = str(getattr(teacher, "prompt_version", PROMPT_VERSION))
     state: dict[str, str | None] = {"load_error": None}
 
     @asynccontextmanager
@@ -163,37 +157,53 @@ def create_app(settings: Settings | None = None, backend: TeacherBackend | None 
         "/v1/reason",
         response_model=ReasonResponse,
         tags=["reason"],
-        responses=problem_openapi_responses(422, 503),
+        responses=problem_openapi_responses(422, 502, 503, 504),
     )
     async def reason(request: ReasonRequest) -> ReasonResponse:
-        """K chains of thought over the frames, each parsed, and the self-consistency vote."""
+        """K chains of thought over the frames, each parsed, and the self-consistency vote.
+
+        With adaptive sampling on, fewer than K samples come back when the vote was decided early
+        (``consensus.samples_used`` < ``k_requested``)."""
         if not teacher.ready:
             raise ProblemError(503, state["load_error"] or "the teacher model is still loading", kind="not-ready")
         check_limits(request, settings, teacher.min_new_tokens())
         try:
-            frames = await run_in_threadpool(load_frames, request.frame_urls, settings.teacher_max_frame_side)
+            frames = await run_in_threadpool(
+                load_frames, request.frame_urls, settings.teacher_max_frame_side, settings.media_root
+            )
         except FrameError as exc:
             raise ProblemError(422, str(exc), kind=exc.kind, frame_index=exc.index, frame_url=exc.url) from exc
         try:
-            generations = await run_in_threadpool(teacher.generate, request, frames)
+            drawn = await run_in_threadpool(
+                lambda: draw(
+                    teacher,
+                    request,
+                    frames,
+                    policy=settings.teacher_vote_policy,
+                    threshold=settings.teacher_majority_threshold,
+                    adaptive=settings.teacher_adaptive,
+                    first_round=settings.teacher_adaptive_first_round,
+                )
+            )
         except BackendInputError as exc:
             raise ProblemError(422, str(exc), kind="unservable-request") from exc
+        except BackendUpstreamError as exc:
+            extra = {} if exc.upstream_status is None else {"upstream_status": exc.upstream_status}
+            raise ProblemError(exc.status, exc.detail, kind=exc.kind, **extra) from exc
 
-        samples = to_samples(generations, request.choices)
-        consensus = vote(
-            [s.answer_index for s in samples],
-            settings.teacher_vote_policy,
-            settings.teacher_majority_threshold,
-        )
-        metrics.record(teacher.model_id, generations, samples)
+        consensus = drawn.consensus
+        metrics.record(teacher.model_id, drawn.calls, drawn.samples)
         metrics.votes.labels(teacher.model_id, consensus.policy, "yes" if consensus.reached else "no").inc()
+        metrics.samples_saved.labels(teacher.model_id).inc(request.k - consensus.samples_used)
         return ReasonResponse(
             model=teacher.model_id,
             backend=teacher.name,
-            prompt_version=PROMPT_VERSION,
+            prompt_version=prompt_version,
             sampling=request.sampling,
-            samples=samples,
+            samples=drawn.samples,
             consensus=consensus,
+            k_requested=request.k,
+            rounds=len(drawn.calls),
         )
 
     return app

@@ -27,6 +27,8 @@ from sightsound.contracts.common import (
 )
 
 PROMPT_VERSION = "audio-cot-v1"
+#: The same prompt with each frame given as an image tagger's labels instead of pixels (text-only models).
+PROMPT_VERSION_TAGS = "audio-cot-v1-tags"
 
 #: Qwen2-VL / Qwen2.5-VL placeholder of one image; the backend expands ``<|image_pad|>`` to the
 #: number of vision tokens of that image.
@@ -103,6 +105,41 @@ def build_messages(question: str, choices: Sequence[str], n_frames: int) -> list
     return [
         {"role": "system", "content": [{"type": "text", "text": SYSTEM_TEXT}]},
         {"role": "user", "content": user},
+    ]
+
+
+def describe_frames(frame_tags: Sequence[Sequence[str]]) -> str:
+    """One line per frame with its tags, in time order.
+
+    >>> print(describe_frames([["espresso (94%)", "cup (2%)"], ["tabby (40%)"]]))
+    Frame 1: espresso (94%), cup (2%)
+    Frame 2: tabby (40%)
+    """
+    return "\n".join(f"Frame {i}: {', '.join(tags)}" for i, tags in enumerate(frame_tags, start=1))
+
+
+def build_tag_messages(question: str, choices: Sequence[str], frame_tags: Sequence[Sequence[str]]) -> list[Message]:
+    """Like :func:`build_messages`, for a text-only model: each frame is the list of an image tagger's labels.
+
+    >>> msgs = build_tag_messages("What is heard?", ["a", "b", "c", "d"], [["cup (90%)"]])
+    >>> [p["type"] for p in msgs[1]["content"]], "Frame 1: cup (90%)" in msgs[1]["content"][0]["text"]
+    (['text', 'text'], True)
+    """
+    if not frame_tags:
+        raise ValueError("at least one frame is needed")
+    header = (
+        f"Frames of the clip, in time order ({len(frame_tags)}), each described by an image tagger's most "
+        "likely labels:\n" + describe_frames(frame_tags)
+    )
+    return [
+        {"role": "system", "content": [{"type": "text", "text": SYSTEM_TEXT}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": header},
+                {"type": "text", "text": format_question(question, choices) + "\nFollow the format of the example."},
+            ],
+        },
     ]
 
 

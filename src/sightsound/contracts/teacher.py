@@ -54,6 +54,11 @@ class TeacherSample(BaseModel):
     latency_ms: float = Field(..., ge=0.0, description="Wall time of the call that produced it.")
     prompt_tokens: int = Field(..., ge=0)
     completion_tokens: int = Field(..., ge=0)
+    completion_tokens_estimated: bool | None = Field(
+        None,
+        description="True when the backend could not count this sample's tokens and split the call's total "
+        "by text length (an OpenAI-compatible server that reports usage per request only).",
+    )
 
 
 class Consensus(BaseModel):
@@ -61,7 +66,8 @@ class Consensus(BaseModel):
     reached: bool
     answer_index: int | None = Field(None, ge=0, le=3)
     agreement: float = Field(..., ge=0.0, le=1.0, description="Share of samples that gave the winning answer.")
-    samples_used: int = Field(..., ge=0)
+    samples_used: int = Field(..., ge=0, description="Samples drawn (adaptive sampling may stop before K).")
+    samples_parsed: int | None = Field(None, ge=0, description="Samples whose answer parsed.")
 
 
 class ReasonResponse(BaseModel):
@@ -71,3 +77,5 @@ class ReasonResponse(BaseModel):
     sampling: SamplingParams
     samples: list[TeacherSample]
     consensus: Consensus
+    k_requested: int | None = Field(None, ge=1, description="K asked for; fewer samples mean adaptive stopping.")
+    rounds: int | None = Field(None, ge=1, description="Backend calls that drew the samples (1 unless adaptive).")

@@ -19,10 +19,30 @@ class Generation:
     latency_ms: float  # wall time of the call that produced it (K samples share one call)
     prompt_tokens: int
     completion_tokens: int
+    #: True when the backend could not count this sample's tokens and estimated them.
+    completion_tokens_estimated: bool = False
 
 
 class BackendInputError(ValueError):
     """The request cannot be served by this backend as asked (the client can fix it: a 422)."""
+
+
+class BackendUpstreamError(RuntimeError):
+    """The model server failed, timed out or refused the request; ``status`` is what our API answers.
+
+    ``502`` (the server failed or refused for a reason of its own), ``504`` (it timed out) or ``422``
+    (it refused the request as too large or invalid, which the client can fix: fewer frames or tokens).
+    ``upstream_status`` is the server's HTTP status, when there was one.
+    """
+
+    def __init__(
+        self, detail: str, *, status: int = 502, kind: str = "upstream-error", upstream_status: int | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        self.kind = kind
+        self.upstream_status = upstream_status
 
 
 @runtime_checkable

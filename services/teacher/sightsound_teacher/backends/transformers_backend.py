@@ -9,32 +9,24 @@
   what ``Qwen2_5_VLProcessor`` would do, without needing its video half.
 - The K samples come from ONE ``generate`` call (``num_return_sequences=K``). transformers encodes the
   images once and expands the vision features to the K rows, so the vision tower runs once per request.
-- Sampling follows the request exactly: ``temperature``, ``top_p`` and ``top_k=0`` (off) override the
-  model's generation defaults. Qwen-VL checkpoints ship ``top_k=1``-like defaults that would make the K
-  samples identical and self-consistency meaningless. ``temperature=0`` means greedy: one sequence is
-  decoded and repeated K times (greedy decoding would give K identical sequences anyway).
-- ``seed`` reseeds torch's global RNG under the model lock, so a seeded request is reproducible on the
-  same machine and software.
-- With ``structured=True`` a :class:`~sightsound_teacher.grammar.GrammarLogitsProcessor` constrains the
-  output format; nothing else is suppressed.
+- Sampling, seeding, greedy decoding and structured decoding are shared with the embedded backend:
+  see :mod:`sightsound_teacher.backends.hf_generate`. With ``structured=True`` the grammar constrains
+  the output format; nothing else is suppressed.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 import torch
 from PIL import Image
 from transformers import (
     AutoModelForImageTextToText,
     AutoTokenizer,
-    LogitsProcessorList,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     Qwen2VLImageProcessorPil,
@@ -42,8 +34,15 @@ from transformers import (
 
 from sightsound.contracts.teacher import ReasonRequest
 from sightsound_teacher.backends.base import BackendInputError, Generation
-from sightsound_teacher.grammar import Grammar, GrammarError, GrammarLogitsProcessor
-from sightsound_teacher.prompt import IMAGE_PAD, build_messages, flatten_messages
+from sightsound_teacher.backends.hf_generate import (
+    DecodeMode,
+    decode_rows,
+    eos_token_ids,
+    generate_kwargs,
+    seeded_generate,
+)
+from sightsound_teacher.grammar import Grammar, GrammarError
+from sightsound_teacher.prompt import IMAGE_PAD, Message, build_messages, flatten_messages
 from sightsound_teacher.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS, TINY_MODEL_ID, load_tiny_teacher
 
 log = logging.getLogger("sightsound.teacher")
@@ -89,13 +88,7 @@ def load_model(model_id: str, device: str = "auto") -> LoadedModel:
     image_token_id = getattr(model.config, "image_token_id", None)
     if not isinstance(image_token_id, int):
         raise ValueError(f"{model_id} is not a Qwen-VL style model: its config has no image_token_id")
-    eos: set[int] = set()
-    for source in (model.generation_config.eos_token_id, tokenizer.eos_token_id):
-        if isinstance(source, int):
-            eos.add(source)
-        elif source is not None:
-            eos.update(int(i) for i in source)
-    return LoadedModel(model, tokenizer, image_processor, target, image_token_id, tuple(sorted(eos)))
+    return LoadedModel(model, tokenizer, image_processor, target, image_token_id, eos_token_ids(model, tokenizer))
 
 
 class TransformersBackend:
@@ -103,13 +96,27 @@ class TransformersBackend:
 
     name = "transformers"
 
-    def __init__(self, model_id: str, *, device: str = "auto", structured: bool = True) -> None:
+    def __init__(
+        self, model_id: str, *, device: str = "auto", structured: bool = True, decode: DecodeMode = "eager"
+    ) -> None:
         self.model_id = model_id
         self.device = device
         self.structured = structured
+        self.decode: DecodeMode = decode
         self._loaded: LoadedModel | None = None
         self._grammar: Grammar | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_loaded(
+        cls, model_id: str, loaded: LoadedModel, *, structured: bool = False, decode: DecodeMode = "eager"
+    ) -> TransformersBackend:
+        """A ready backend over a model built elsewhere (benchmarks build large random models from config)."""
+        backend = cls(model_id, device=str(loaded.device), structured=structured, decode=decode)
+        backend._loaded = loaded
+        if structured:
+            backend._grammar = _grammar_for(loaded.tokenizer)
+        return backend
 
     @property
     def ready(self) -> bool:
@@ -131,14 +138,21 @@ class TransformersBackend:
 
     def build_inputs(self, request: ReasonRequest, frames: Sequence[Image.Image]) -> dict[str, torch.Tensor]:
         """Token ids with one image-pad token per vision token, pixel values, grids, modality types."""
-        loaded = self._require()
-        vision = loaded.image_processor(images=list(frames), return_tensors="pt")
-        grid = vision["image_grid_thw"]
-        merge = int(loaded.image_processor.merge_size)
-        counts = (grid.prod(-1) // (merge * merge)).tolist()
+        return self.encode(build_messages(request.question, request.choices, len(frames)), frames)
 
-        messages = flatten_messages(build_messages(request.question, request.choices, len(frames)))
-        text = loaded.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    def encode(self, messages: Sequence[Message], frames: Sequence[Image.Image]) -> dict[str, torch.Tensor]:
+        """Model inputs for any chat in the prompt's message shape (one ``image`` part per frame; none
+        for a text-only chat)."""
+        loaded = self._require()
+        vision: dict[str, torch.Tensor] = {}
+        counts: list[int] = []
+        if frames:
+            vision = dict(loaded.image_processor(images=list(frames), return_tensors="pt"))
+            merge = int(loaded.image_processor.merge_size)
+            counts = (vision["image_grid_thw"].prod(-1) // (merge * merge)).tolist()
+
+        flat = flatten_messages(messages)
+        text = loaded.tokenizer.apply_chat_template(flat, tokenize=False, add_generation_prompt=True)
         assert isinstance(text, str)
         parts = text.split(IMAGE_PAD)
         if len(parts) != len(frames) + 1:
@@ -148,14 +162,15 @@ class TransformersBackend:
         n_pad = int((input_ids == loaded.image_token_id).sum())
         if n_pad != sum(counts):
             raise RuntimeError(f"{n_pad} image tokens in the prompt for {sum(counts)} vision features")
-        return {
+        inputs = {
             "input_ids": input_ids,
             "attention_mask": torch.ones_like(input_ids),
             # Qwen-VL's 3-D RoPE needs to know which tokens are image tokens (1) and which text (0).
             "mm_token_type_ids": (input_ids == loaded.image_token_id).to(torch.int32),
-            "pixel_values": vision["pixel_values"],
-            "image_grid_thw": grid,
         }
+        if frames:
+            inputs |= {"pixel_values": vision["pixel_values"], "image_grid_thw": vision["image_grid_thw"]}
+        return inputs
 
     # -- generation -------------------------------------------------------------------------------
 
@@ -168,49 +183,20 @@ class TransformersBackend:
                 f"use at least {self.min_new_tokens()}"
             )
         inputs = {key: value.to(loaded.device) for key, value in self.build_inputs(request, frames).items()}
-        inputs["pixel_values"] = inputs["pixel_values"].to(loaded.model.dtype)
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(loaded.model.dtype)
         prompt_len = int(inputs["input_ids"].shape[1])
-        greedy = sampling.temperature == 0.0
-        rows = 1 if greedy else request.k
-
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": sampling.max_new_tokens,
-            "num_return_sequences": rows,
-            "eos_token_id": list(loaded.eos_ids),
-            "pad_token_id": loaded.tokenizer.pad_token_id
-            if loaded.tokenizer.pad_token_id is not None
-            else loaded.eos_ids[0],
-        }
-        if greedy:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        else:
-            kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
-        if self._grammar is not None:
-            # Custom processors run before temperature / top-p, which then renormalise allowed tokens.
-            processor = GrammarLogitsProcessor(self._grammar, sampling.max_new_tokens)
-            kwargs["logits_processor"] = LogitsProcessorList([processor])
-
-        with loaded.lock:
-            if sampling.seed is not None:
-                torch.manual_seed(sampling.seed)
-                if torch.cuda.is_available():
-                    torch.cuda.manual_seed_all(sampling.seed)
-            start = time.perf_counter()
-            model: Any = loaded.model  # GenerationMixin.generate is not visible to mypy on PreTrainedModel
-            with torch.inference_mode():
-                output = model.generate(**inputs, **kwargs)
-            latency_ms = (time.perf_counter() - start) * 1000.0
-
-        generations = [self._decode(row[prompt_len:], prompt_len, latency_ms) for row in output]
-        return generations * request.k if greedy else generations
-
-    def _decode(self, ids: torch.Tensor, prompt_len: int, latency_ms: float) -> Generation:
-        loaded = self._require()
-        tokens = ids.tolist()
-        end = next((i for i, t in enumerate(tokens) if t in loaded.eos_ids), None)
-        completion = len(tokens) if end is None else end + 1  # the end-of-sequence token counts
-        text = str(loaded.tokenizer.decode(tokens if end is None else tokens[:end], skip_special_tokens=False))
-        return Generation(text=text, latency_ms=latency_ms, prompt_tokens=prompt_len, completion_tokens=completion)
+        pad = loaded.tokenizer.pad_token_id
+        kwargs = generate_kwargs(
+            sampling,
+            request.k,
+            loaded.eos_ids,
+            pad if isinstance(pad, int) else loaded.eos_ids[0],
+            self._grammar,
+            self.decode,
+        )
+        output, latency_ms = seeded_generate(loaded.model, inputs, kwargs, sampling.seed, loaded.lock)
+        return decode_rows(output, prompt_len, loaded.tokenizer, loaded.eos_ids, latency_ms, request.k)
 
     def _require(self) -> LoadedModel:
         if self._loaded is None:

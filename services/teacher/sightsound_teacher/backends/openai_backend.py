@@ -1,0 +1,224 @@
+"""Teacher backend over any OpenAI-compatible chat server: vLLM in production, or a hosted API.
+
+One request per call: the K samples come from ``n``=K, so vLLM prefills the prompt and frames once.
+The wire format (bodies, token accounting, error messages, backoff) is pure and lives in
+:mod:`sightsound_teacher.backends.openai_wire`; this module does the HTTP.
+
+Frames (``frames`` setting):
+
+- ``images``: each frame is sent as a JPEG data URI (frames are extracted on our side, as the
+  architecture notes require: vLLM's own video sampling differs from Qwen's, and frame counts are
+  capped by the teacher service before anything is sent);
+- ``tags``: for a text-only model, each frame becomes the embedded EfficientNet-Lite0 tagger's labels
+  (:mod:`sightsound_teacher.tagger`) and no image is sent; the prompt is ``audio-cot-v1-tags``.
+
+Failures:
+
+- 429, 408 and 5xx, and connection failures, are retried ``max_retries`` times with exponential backoff
+  (a ``Retry-After`` header wins, capped at 60 s);
+- a read timeout is NOT retried (the server may still be generating; a retry would double the load):
+  it is a 504;
+- 400, 413 and 422 mean the server refused this request (too many image tokens for its context, say):
+  a 422 for our client, with the server's message; any other 4xx (a wrong model name or key) is a 502,
+  since the client cannot fix it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import httpx
+from PIL import Image
+
+from sightsound.contracts.teacher import ReasonRequest
+from sightsound_teacher.backends.base import BackendInputError, BackendUpstreamError, Generation
+from sightsound_teacher.backends.openai_wire import (
+    RETRYABLE_STATUSES,
+    Flavor,
+    ResponseError,
+    chat_body,
+    error_detail,
+    image_data_uri,
+    parse_chat_response,
+    retry_delay,
+    to_openai_messages,
+)
+from sightsound_teacher.prompt import PROMPT_VERSION, PROMPT_VERSION_TAGS, build_messages, build_tag_messages
+from sightsound_teacher.regex_format import TAIL_TOKENS, format_regex, structured_max_tokens
+
+log = logging.getLogger("sightsound.teacher")
+
+FrameMode = Literal["images", "tags"]
+#: Statuses by which a server refuses the request itself (the client can change it).
+REFUSED_STATUSES = frozenset({400, 413, 422})
+
+
+class OpenAIBackend:
+    """See the module docstring. Thread-safe (httpx clients are); requests run concurrently."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float = 300.0,
+        max_retries: int = 3,
+        backoff_s: float = 1.0,
+        frames: FrameMode = "images",
+        structured: bool = False,
+        flavor: Flavor = "vllm",
+        tags_per_frame: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model_id = model
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.frames: FrameMode = frames
+        self.structured = structured
+        self.flavor: Flavor = flavor
+        self.tags_per_frame = tags_per_frame
+        self.prompt_version = PROMPT_VERSION_TAGS if frames == "tags" else PROMPT_VERSION
+        self._sleep = sleep
+        self._client: httpx.Client | None = None
+        self._tagger: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self._client is not None
+
+    def load(self) -> None:
+        """Open the HTTP client (and load the tagger in ``tags`` mode). The server is not contacted:
+        it may start after us, and each request retries connection failures."""
+        with self._lock:
+            if self._client is not None:
+                return
+            if self.frames == "tags":
+                from sightsound_teacher.tagger import load_tagger
+
+                self._tagger = load_tagger()
+            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+            self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=self.timeout_s)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def min_new_tokens(self) -> int:
+        return TAIL_TOKENS + 16 if self.structured and self.flavor == "vllm" else 1
+
+    # -- request ----------------------------------------------------------------------------------
+
+    def build_body(self, request: ReasonRequest, frames: Sequence[Image.Image]) -> dict[str, Any]:
+        """The chat-completions body for ``request.k`` samples over ``frames``."""
+        if self.frames == "tags":
+            tags = self._tagger.tag(frames, self.tags_per_frame)
+            messages = build_tag_messages(request.question, request.choices, [[str(t) for t in row] for row in tags])
+            uris: list[str] = []
+        else:
+            messages = build_messages(request.question, request.choices, len(frames))
+            uris = [image_data_uri(frame) for frame in frames]
+        constrained = self.structured and self.flavor == "vllm"
+        max_new = request.sampling.max_new_tokens
+        return chat_body(
+            self.model_id,
+            to_openai_messages(messages, uris),
+            request.sampling,
+            request.k,
+            flavor=self.flavor,
+            regex=format_regex(max_new) if constrained else None,
+            max_tokens=structured_max_tokens(max_new) if constrained else None,
+        )
+
+    def generate(self, request: ReasonRequest, frames: Sequence[Image.Image]) -> list[Generation]:
+        if request.sampling.max_new_tokens < self.min_new_tokens():
+            raise BackendInputError(
+                f"sampling.max_new_tokens={request.sampling.max_new_tokens} is too small for structured output; "
+                f"use at least {self.min_new_tokens()}"
+            )
+        body = self.build_body(request, frames)
+        start = time.perf_counter()
+        payload = self._post(body)
+        latency_ms = (time.perf_counter() - start) * 1000.0
+        try:
+            return parse_chat_response(payload, request.k, latency_ms)
+        except ResponseError as exc:
+            raise BackendUpstreamError(
+                f"the model server's answer is unusable: {exc}", kind="upstream-bad-response"
+            ) from exc
+
+    # -- HTTP with retries ------------------------------------------------------------------------
+
+    def _post(self, body: dict[str, Any]) -> Any:
+        client = self._client
+        if client is None:
+            raise RuntimeError("the openai backend is not loaded yet")
+        where = f"{self.base_url}/chat/completions"
+        last = ""
+        last_status: int | None = None
+        for attempt in range(self.max_retries + 1):
+            retry_after: str | None = None
+            try:
+                response = client.post("/chat/completions", json=body)
+            except httpx.ReadTimeout as exc:
+                raise BackendUpstreamError(
+                    f"the model server at {where} did not answer within {self.timeout_s:g} s",
+                    status=504,
+                    kind="upstream-timeout",
+                ) from exc
+            except httpx.TransportError as exc:  # connection refused or reset, connect timeout, ...
+                last = f"cannot reach the model server at {where}: {type(exc).__name__}: {exc}"
+                last_status = None
+            else:
+                if response.status_code == 200:
+                    try:
+                        return response.json()
+                    except ValueError as exc:
+                        raise BackendUpstreamError(
+                            "the model server answered 200 with a body that is not JSON", kind="upstream-bad-response"
+                        ) from exc
+                detail = error_detail(response.status_code, response.text)
+                if response.status_code not in RETRYABLE_STATUSES:
+                    raise self._refusal(response.status_code, detail)
+                last = f"the model server answered HTTP {response.status_code}: {detail}"
+                last_status = response.status_code
+                retry_after = response.headers.get("retry-after")
+            if attempt < self.max_retries:
+                delay = retry_delay(attempt, self.backoff_s, retry_after)
+                log.warning(
+                    "teacher request failed (%s); retry %d/%d in %.2f s", last, attempt + 1, self.max_retries, delay
+                )
+                self._sleep(delay)
+        raise BackendUpstreamError(
+            f"{last} (gave up after {self.max_retries + 1} attempts)",
+            status=502,
+            kind="upstream-unavailable",
+            upstream_status=last_status,
+        )
+
+    def _refusal(self, status: int, detail: str) -> BackendUpstreamError:
+        if status in REFUSED_STATUSES:
+            return BackendUpstreamError(
+                f"the model server refused the request (HTTP {status}): {detail}",
+                status=422,
+                kind="upstream-rejected-request",
+                upstream_status=status,
+            )
+        return BackendUpstreamError(
+            f"the model server answered HTTP {status}: {detail}",
+            status=502,
+            kind="upstream-error",
+            upstream_status=status,
+        )
