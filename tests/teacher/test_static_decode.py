@@ -65,3 +65,17 @@ def test_sampling_gives_k_different_rows_and_runs_vision_once(
     rows = {tuple(r.tolist()) for r in result.tokens}
     assert len(rows) > 1  # a random model sampled at temperature 1 does not repeat itself 4 times
     assert int(result.tokens.max()) < model.config.get_text_config().vocab_size
+
+
+def test_backend_graphs_mode_uses_the_static_decoder(frame_urls: list[str], media_tmp) -> None:  # type: ignore[no-untyped-def]
+    backend = TransformersBackend("tiny-random", device="cpu", structured=False, decode="graphs")
+    backend.load()
+    request = ReasonRequest(question="What is heard?", choices=CHOICES, frame_urls=frame_urls, k=3,
+                            sampling=SamplingParams(temperature=0.0, max_new_tokens=12))
+    frames = load_frames(frame_urls, 1024, media_tmp)
+    greedy = backend.generate(request, frames)
+    eager = TransformersBackend("tiny-random", device="cpu", structured=False)
+    eager.load()
+    assert backend._static is not None
+    assert [g.text for g in greedy] == [g.text for g in eager.generate(request, frames)]
+    assert len(greedy) == 3 and all(g.prompt_tokens > 0 and g.completion_tokens > 0 for g in greedy)

@@ -15,12 +15,17 @@ __all__ = [
 ]
 
 
-def make_backend(name: str, model_id: str, *, device: str = "auto", structured: bool = True) -> TeacherBackend:
+def make_backend(
+    name: str, model_id: str, *, device: str = "auto", structured: bool = True, decode: str = "eager"
+) -> TeacherBackend:
     """A local backend by name (``transformers`` or ``embedded``); it is not loaded yet."""
     if name == "transformers":
         from sightsound_teacher.backends.transformers_backend import TransformersBackend
 
-        return TransformersBackend(model_id, device=device, structured=structured)
+        return TransformersBackend(
+            model_id, device=device, structured=structured, decode="graphs" if decode == "graphs" else
+            "compiled" if decode == "compiled" else "eager",
+        )
     if name == "embedded":
         from sightsound_teacher.backends.embedded_backend import EmbeddedBackend
 
@@ -58,4 +63,5 @@ def backend_from_settings(settings: Settings) -> TeacherBackend:
         settings.teacher_model,
         device=settings.teacher_device,
         structured=settings.teacher_structured,
+        decode=settings.teacher_decode,
     )

@@ -25,7 +25,7 @@ from sightsound.contracts.teacher import SamplingParams
 from sightsound_teacher.backends.base import Generation
 from sightsound_teacher.grammar import Grammar, GrammarLogitsProcessor
 
-DecodeMode = Literal["eager", "compiled"]
+DecodeMode = Literal["eager", "compiled", "graphs"]
 
 
 def generate_kwargs(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,6 +42,7 @@ from sightsound_teacher.backends.hf_generate import (
     generate_kwargs,
     seeded_generate,
 )
+from sightsound_teacher.backends.static_decode import StaticKDecoder
 from sightsound_teacher.grammar import Grammar, GrammarError
 from sightsound_teacher.prompt import IMAGE_PAD, Message, build_messages, flatten_messages
 from sightsound_teacher.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS, TINY_MODEL_ID, load_tiny_teacher
@@ -103,6 +105,7 @@ class TransformersBackend:
         self.device = device
         self.structured = structured
         self.decode: DecodeMode = decode
+        self._static: StaticKDecoder | None = None
         self._loaded: LoadedModel | None = None
         self._grammar: Grammar | None = None
         self._lock = threading.Lock()
@@ -186,6 +189,8 @@ class TransformersBackend:
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(loaded.model.dtype)
         prompt_len = int(inputs["input_ids"].shape[1])
+        if self.decode == "graphs" and self._grammar is None:
+            return self._generate_static(request, inputs)
         pad = loaded.tokenizer.pad_token_id
         kwargs = generate_kwargs(
             sampling,
@@ -197,6 +202,27 @@ class TransformersBackend:
         )
         output, latency_ms = seeded_generate(loaded.model, inputs, kwargs, sampling.seed, loaded.lock)
         return decode_rows(output, prompt_len, loaded.tokenizer, loaded.eos_ids, latency_ms, request.k)
+
+    def _generate_static(self, request: ReasonRequest, inputs: dict[str, torch.Tensor]) -> list[Generation]:
+        """K samples from one prefill with :class:`StaticKDecoder` (CUDA graphs on GPU)."""
+        loaded = self._require()
+        sampling = request.sampling
+        greedy = sampling.temperature == 0.0
+        rows = 1 if greedy else request.k
+        with loaded.lock:
+            if self._static is None:
+                self._static = StaticKDecoder(loaded.model, compile=loaded.device.type == "cuda")
+            if sampling.seed is not None:
+                torch.manual_seed(sampling.seed)
+            start = time.perf_counter()
+            result = self._static.decode(
+                inputs, k=rows, max_new_tokens=sampling.max_new_tokens, temperature=sampling.temperature,
+                top_p=sampling.top_p, eos_ids=loaded.eos_ids,
+            )  # fmt: skip
+            latency_ms = (time.perf_counter() - start) * 1000.0
+        prompt = inputs["input_ids"].cpu().expand(rows, -1)
+        output = torch.cat([prompt, result.tokens], dim=1)
+        return decode_rows(output, prompt.shape[1], loaded.tokenizer, loaded.eos_ids, latency_ms, request.k)
 
     def _require(self) -> LoadedModel:
         if self._loaded is None:
