@@ -31,7 +31,8 @@ def main() -> int:
         env = {**os.environ, "DOCKER_CONFIG": config_dir}
         docker = shutil.which("docker")
         base = [docker, "compose"] if docker else [str(binary)]
-        for profile in ([], ["--profile", "gpu"]):
+        gpu = ["--env-file", str(ROOT / "deploy" / "gpu.env"), "--profile", "gpu"]
+        for profile in ([], gpu):
             cmd = [*base, "-f", str(ROOT / "docker-compose.yml"), *profile, "config", "-q"]
             result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
             label = "gpu profile" if profile else "default profile"
