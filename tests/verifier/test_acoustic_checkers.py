@@ -181,10 +181,49 @@ def test_tempo_claims():
             ("source=drums; event=music; tempo=groovy", U),
         ],
     )
-    # 150 bpm is fast, but a tracker's octave error (75 bpm) would make it slow: contradicted, not rejecting
+    # every click equally loud and nothing between them: no octave reading but 150 has support, so "slow" is
+    # firmly contradicted (a 75 bpm reading would need every other click weaker)
     slow = check("source=drums; event=music; tempo=slow", clicks).final
-    assert slow.verdict is C and slow.confidence == 0.55 and "not a firm contradiction" in slow.evidence["summary"]
+    assert slow.verdict is C and slow.confidence >= 0.6 and "settle the octave" in slow.evidence["summary"]
     verdicts(clip_of(Noise(4.0)), [("event=music; tempo=fast", U)])
+
+
+def beat(bpm: float, accents: list[int], offbeat_hats: bool = False) -> ClipAnalysis:
+    """A 50 ms noise hit per beat, loud (0.8) where ``accents`` has 1 and 20 dB down where 0; optionally a
+    quiet (-20 dB) 30 ms hi-hat half-way between beats."""
+    period, parts = 60.0 / bpm, []
+    for k, loud in enumerate(accents):
+        parts.append(Noise(0.05, 0.8 if loud else 0.08, seed=2))
+        if offbeat_hats:
+            parts += [Silence(period / 2 - 0.05), Noise(0.03, 0.08, seed=3 + k), Silence(period / 2 - 0.03)]
+        else:
+            parts.append(Silence(period - 0.05))
+    return clip_of(*parts)
+
+
+def test_accents_settle_the_tempo_octave():
+    # a clearly fast click track: fast, firmly not slow
+    fast = beat(180, [1] * 24)
+    verdicts(fast, [("source=drums; event=music; tempo=slow", C), ("source=drums; event=music; tempo=fast", S)])
+    # 60 bpm with quiet off-beat hi-hats: the tracker counts the hats (about 120 bpm), the accents say 60
+    hats = beat(60, [1] * 8, offbeat_hats=True)
+    assert hats.tempo().bpm == pytest.approx(120, rel=0.06) and hats.tempo().pulse_bpm == pytest.approx(60, rel=0.06)
+    verdicts(
+        hats,
+        [
+            ("source=drums; event=music; tempo=slow", S),
+            ("source=drums; event=music; tempo=fast", C),
+            ("source=drums; event=music; tempo=60bpm", S),
+        ],
+    )
+
+
+def test_unsettled_octave_keeps_fast_slow_below_rejecting():
+    # accents on a 3+3+2 pattern recur irregularly: they settle no octave, so a 75 bpm reading stays possible
+    syncopated = beat(150, [1, 0, 0, 1, 0, 0, 1, 0] * 3)
+    assert syncopated.tempo().pulse_bpm is None
+    slow = check("source=drums; event=music; tempo=slow", syncopated).final
+    assert slow.verdict is C and slow.confidence == 0.55 and "not a firm contradiction" in slow.evidence["summary"]
 
 
 def test_sound_sources_are_refuted_only_by_silence():

@@ -5,12 +5,18 @@ about speech, which is not counted at all). The tolerance is none up to 7 events
 10% above. A count one step past the tolerance is the analyzer's most likely error (two events merged,
 a ringing tail split), so its contradiction is weakened.
 
-Tempo comes from :func:`sightsound_verifier.tempo.estimate_tempo`: within 6% of the measured tempo is
-supported; twice or half of it is ambiguous (the tracker's octave errors); 10% or more away from all
-three is contradicted. Fast is 120 bpm or more, slow 85 or less; between is unverifiable, and so is a
-beat whose onsets come twice as fast as the tracked tempo when the two readings differ in class. A
-fast / slow contradiction that half or twice the tempo would undo (a 60 bpm beat with off-beat hi-hats
-tracks as 120) is kept below the reject confidence: tempo class is only as sure as the octave.
+Tempo comes from :func:`sightsound_verifier.tempo.estimate_tempo`. The measured tempo is the pulse the
+accents settle (``pulse_bpm``: the tracked tempo, its double or its half, whichever the accented onsets
+recur at), else the tracked tempo. Within 6% of the measured tempo is supported; twice or half of it is
+ambiguous (the tracker's octave errors); 10% or more away from all three is contradicted. Fast is 120
+bpm or more, slow 85 or less; between is unverifiable.
+
+Fast / slow is only as sure as the octave. When the accents settle it, the class of the settled pulse
+decides at full confidence: the other octave readings have no support in the audio (a double needs
+onsets between the beats, a half needs every other beat weaker; quiet off-beat onsets are subdivisions,
+not beats). When they do not, the old caution holds: a beat whose onsets come twice as fast as the
+tracked tempo is unverifiable when the two readings differ in class, and a contradiction that half or
+twice the tempo would undo is kept below the reject confidence.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from sightsound_verifier.tempo import TempoEstimate
 NEAR_MISS_FACTOR = 0.8
 TEMPO_MATCH = 0.06
 TEMPO_MISMATCH = 0.10
-#: A fast / slow contradiction that an octave error of the tracker would turn round stays below rejecting.
+#: A fast / slow contradiction that an octave error of the tracker would turn round stays below rejecting
+#: (only where the accents do not settle the octave).
 OCTAVE_AMBIGUOUS_CONFIDENCE = 0.55
 FAST_BPM = 120.0
 SLOW_BPM = 85.0
@@ -55,15 +62,19 @@ def tempo_class(bpm: float) -> str | None:
 
 
 def tempo_candidates(found: TempoEstimate) -> list[float]:
-    """The tracked tempo, and twice it when the onsets come twice as often (a half-time reading of a fast
-    beat): the audio alone cannot tell the two apart.
+    """The pulse the accents settle when they do; else the tracked tempo, and twice it when the onsets come
+    twice as often (a half-time reading of a fast beat, or subdivisions of a slow one: unsettled).
 
     >>> tempo_candidates(TempoEstimate((0, 8), 80.0, 10, 0.8, 0.01, 160.0))
     [80.0, 160.0]
     >>> tempo_candidates(TempoEstimate((0, 8), 120.0, 16, 0.9, 0.01, 120.0))
     [120.0]
+    >>> tempo_candidates(TempoEstimate((0, 8), 80.0, 10, 0.8, 0.01, 160.0, "", 163.0, 160.0))
+    [160.0]
     """
     assert found.bpm is not None
+    if found.pulse_bpm is not None:
+        return [found.pulse_bpm]
     if found.onset_bpm is not None and abs(found.onset_bpm - 2 * found.bpm) <= TEMPO_MISMATCH * 2 * found.bpm:
         return [found.bpm, 2 * found.bpm]
     return [found.bpm]
@@ -135,12 +146,14 @@ class TempoChecker:
             "pulse_clarity": found.clarity,
             "beat_interval_cv": found.beat_cv,
             "onset_bpm": found.onset_bpm,
+            "accent_bpm": found.accent_bpm,
+            "pulse_bpm": found.pulse_bpm,
         }
         if not found.rhythmic or found.bpm is None:
             return unverifiable(self.name, f"no steady beat: {found.note}", **evidence)
         asserted = asserts_presence(claim)
         if bpm is not None:
-            return self._bpm(bpm, found, found.bpm, asserted, evidence)
+            return self._bpm(bpm, found, found.pulse_bpm or found.bpm, asserted, evidence)
         candidates = tempo_candidates(found)
         evidence["candidate_bpm"] = candidates
         classes = {tempo_class(bpm) for bpm in candidates}
@@ -149,11 +162,14 @@ class TempoChecker:
             return unverifiable(self.name, f"tempo is {shown} bpm (the pulse is ambiguous): fast or not", **evidence)
         measured = classes.pop()
         if measured is None:
-            return unverifiable(self.name, f"tempo {found.bpm:.0f} bpm is neither fast nor slow", **evidence)
-        summary = f"tempo {found.bpm:.0f} bpm ({measured}; pulse clarity {found.clarity:.2f})"
+            return unverifiable(self.name, f"tempo {candidates[0]:.0f} bpm is neither fast nor slow", **evidence)
+        tempo = candidates[0]
+        summary = f"tempo {tempo:.0f} bpm ({measured}; pulse clarity {found.clarity:.2f})"
+        if found.pulse_bpm is not None:
+            summary += f"; accented onsets at {found.accent_bpm:.0f} bpm settle the octave"
         holds = measured == ("fast" if raw in FAST else "slow")
         confidence = found.confidence
-        if holds != asserted and octave_reading_agrees(found.bpm, raw in FAST):
+        if holds != asserted and found.pulse_bpm is None and octave_reading_agrees(tempo, raw in FAST):
             confidence = min(confidence, OCTAVE_AMBIGUOUS_CONFIDENCE)
             summary += "; half or twice that tempo would agree with the claim, so not a firm contradiction"
         return oriented(self.name, holds, asserted, confidence, summary, **evidence)
