@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     teacher_structured: bool = Field(
         True, description="Constrain decoding to the output format (think, claims, answer)."
     )
+    teacher_decode: Literal["eager", "compiled", "graphs"] = Field(
+        "eager",
+        description="transformers backend decoder: `eager` generate; `compiled` generate with a static cache; "
+        "`graphs` one shared prefill + static cache + a CUDA graph per step (GPU, structured decoding off).",
+    )
     teacher_vote_policy: Literal["unanimous", "majority"] = Field(
         "unanimous", description="Self-consistency vote: `unanimous` (all K agree; the paper's) or `majority`."
     )
@@ -171,9 +176,12 @@ class Settings(BaseSettings):
         Path("./var/datasets"), description="Folder of dataset snapshots' exports (JSONL and Hugging Face datasets)."
     )
     trainer_output_root: Path = Field(
-        Path("./var/runs"), description="Folder of training runs' checkpoints (shared storage when several hosts train)."
+        Path("./var/runs"),
+        description="Folder of training runs' checkpoints (shared storage when several hosts train).",
     )
-    trainer_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where training runs: `auto`, `cpu` or `cuda`.")
+    trainer_device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where training runs: `auto`, `cpu` or `cuda`."
+    )
     trainer_processes: int = Field(
         1, ge=1, le=64, description="Processes (GPUs) per training run; more than 1 runs it under torchrun (DDP)."
     )

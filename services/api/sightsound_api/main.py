@@ -8,15 +8,16 @@ from sightsound.config import Settings, get_settings
 from sightsound.pipeline.dispatch import Dispatcher
 from sightsound.web import ServiceMetrics, install_problem_handlers
 from sightsound_api.metrics import PipelineCollector
-from sightsound_api.routes import clips, health, jobs, traces
+from sightsound_api.routes import clips, datasets, health, jobs, traces, training_runs
 
 DESCRIPTION = """
 SightSound turns audio-visual clips into verified audio reasoning traces (SightSound-R1).
 
 Upload a clip with a multiple-choice audio question (`POST /v1/clips`); a vision-language teacher
 writes K chains of thought from the silent frames, the verifier checks every sound claim against the
-real audio, and accepted traces become training data. Long work answers `202` with a `Location` to
-poll. Errors are `application/problem+json` (RFC 9457).
+real audio, and accepted traces become training data: snapshot them into a versioned dataset
+(`POST /v1/datasets`) and train the student on it (`POST /v1/training-runs`). Long work answers
+`202` with a `Location` to poll. Errors are `application/problem+json` (RFC 9457).
 """
 
 
@@ -29,6 +30,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = ServiceMetrics("api")
     metrics.registry.register(PipelineCollector(settings))
     metrics.install(app)
-    for module in (health, clips, jobs, traces):
+    for module in (health, clips, jobs, traces, datasets, training_runs):
         app.include_router(module.router)
     return app

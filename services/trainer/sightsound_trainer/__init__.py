@@ -1,6 +1,10 @@
-"""The trainer service: dataset batching, SFT (LoRA) and audio GRPO for the student.
+"""The trainer service: dataset batching, SFT (LoRA) and audio GRPO for the student, as Celery training runs.
 
-Not built yet: it is the trainer issue's work. The schema it writes (datasets, training_runs,
-checkpoints, evaluations) exists in ``sightsound.db.models`` already, and the Celery ``train`` queue is
-declared; nothing consumes it with a task until the trainer lands.
+- ``worker`` / ``tasks``: the Celery task ``sightsound.train_run`` on the ``train`` queue (the API sends it by
+  name); ``runner`` claims a run in PostgreSQL, trains its stages and records how it ended; ``run_records``
+  holds the run's rows (progress, cancel flag, checkpoints).
+- ``sft`` and ``grpo``: the two loops, each a setup, a step function and a resumable loop, on accelerate
+  (one process, or DDP under ``torchrun`` via ``launch``); ``scoring`` puts the audio in every forward pass;
+  ``rollouts`` samples with the audio special tokens suppressed; ``objective`` and ``rewards`` are pure.
+- ``student`` / ``tiny``: loading a Qwen2-Audio-family student (folder, hub id, or the tiny random one).
 """

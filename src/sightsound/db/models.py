@@ -233,7 +233,7 @@ class TraceDecision(Base):
 
 
 class Dataset(Base):
-    """An immutable snapshot of accepted traces (filled by the trainer issue)."""
+    """An immutable snapshot of accepted traces: which traces, how selected, and where the export lies."""
 
     __tablename__ = "datasets"
     __table_args__ = (UniqueConstraint("name", "version", name="uq_datasets_name_version"),)
@@ -247,11 +247,15 @@ class Dataset(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     sample_ids: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list)
     export_url: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = _now_col()
 
 
 class TrainingRun(Base):
+    """A training run of the student on a dataset; a trainer worker moves it and writes its progress."""
+
     __tablename__ = "training_runs"
+    __table_args__ = (Index("ix_training_runs_state_created", "state", "created_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id"), nullable=False)
@@ -261,8 +265,16 @@ class TrainingRun(Base):
     state: Mapped[RunState] = mapped_column(_enum(RunState, "run_state"), default=RunState.queued, nullable=False)
     progress: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    output_url: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = _now_col()
     updated_at: Mapped[datetime] = _now_col()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    checkpoints: Mapped[list[Checkpoint]] = relationship(order_by="Checkpoint.created_at", viewonly=True)
 
 
 class Checkpoint(Base):

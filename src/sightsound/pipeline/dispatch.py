@@ -20,6 +20,12 @@ class Dispatcher:
     def enqueue(self, stage: str, job_id: uuid.UUID | str) -> None:
         self.app.send_task(f"sightsound.{stage}_job", args=[str(job_id)], queue=stage)
 
+    def send_training_run(self, run_id: uuid.UUID | str) -> None:
+        """Send a training run to the ``train`` queue (the trainer worker implements the task)."""
+        from sightsound.contracts.training import TRAIN_QUEUE, TRAIN_TASK
+
+        self.app.send_task(TRAIN_TASK, args=[str(run_id)], queue=TRAIN_QUEUE)
+
     def try_enqueue(self, stage: str, job_id: uuid.UUID | str) -> bool:
         """Enqueue, but never fail the caller: PostgreSQL has the job and the reaper re-sends it."""
         try:

@@ -1,0 +1,237 @@
+"""A training run's rows in PostgreSQL: claim, progress, cancel flag, checkpoints, outcome.
+
+A worker holds a session-level advisory lock on the run for as long as it trains it, so a redelivered
+message (Redis gives back an unacknowledged task after the visibility timeout) finds the lock taken and
+leaves the run alone, while a run whose worker died has a free lock and can be taken again: it resumes
+from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from sightsound.config import Settings
+from sightsound.contracts.training import Hyperparameters, RunProgress, Stage
+from sightsound.db.models import Checkpoint, Dataset, RunState, TrainingRun
+from sightsound.db.session import get_engine, session_scope
+from sightsound_trainer.checkpoints import CheckpointInfo
+
+log = logging.getLogger(__name__)
+
+TERMINAL = frozenset({RunState.succeeded, RunState.failed, RunState.cancelled})
+#: The first key of the two-key advisory locks of training runs (jobs use one-key locks).
+LOCK_SPACE = 0x5452  # "TR"
+HISTORY_POINTS = 400
+
+
+class RunSkipped(Exception):
+    """The run is finished, missing, or being trained by another worker: nothing to do."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _lock_key(run_id: uuid.UUID) -> int:
+    return int.from_bytes(run_id.bytes[:4], "big", signed=True)
+
+
+@contextlib.contextmanager
+def run_lock(settings: Settings, run_id: uuid.UUID) -> Iterator[Connection]:
+    """Hold the run's advisory lock for the duration, or raise :class:`RunSkipped`."""
+    with get_engine(settings.database_url).connect() as conn:
+        got = conn.execute(select(func.pg_try_advisory_lock(LOCK_SPACE, _lock_key(run_id)))).scalar()
+        conn.commit()
+        if not got:
+            raise RunSkipped(f"training run {run_id} is being trained by another worker")
+        try:
+            yield conn
+        finally:
+            conn.execute(select(func.pg_advisory_unlock(LOCK_SPACE, _lock_key(run_id))))
+            conn.commit()
+
+
+def lock_is_free(settings: Settings, run_id: uuid.UUID) -> bool:
+    try:
+        with run_lock(settings, run_id):
+            return True
+    except RunSkipped:
+        return False
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    run_id: uuid.UUID
+    student_model: str
+    stages: list[Stage]
+    hyperparameters: Hyperparameters
+    dataset_export_url: str
+    dataset_records: int
+    run_dir: Path
+    attempt: int
+
+
+def _run_dir(settings: Settings, run: TrainingRun) -> Path:
+    """The run's folder: the one its first attempt used, else a new one under ``trainer_output_root``."""
+    if run.output_url and run.output_url.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(run.output_url).path))
+    return Path(settings.trainer_output_root).resolve() / str(run.id)
+
+
+def _spec(settings: Settings, run: TrainingRun, dataset: Dataset) -> RunSpec:
+    return RunSpec(
+        run_id=run.id,
+        student_model=run.student_model,
+        stages=list(run.stages),
+        hyperparameters=Hyperparameters.model_validate(run.hyperparameters),
+        dataset_export_url=str(dataset.export_url),
+        dataset_records=int(dataset.counts.get("records", 0)),
+        run_dir=_run_dir(settings, run),
+        attempt=run.attempts,
+    )
+
+
+def claim_run(settings: Settings, run_id: uuid.UUID) -> RunSpec:
+    """Move a queued (or orphaned running) run to running; raises :class:`RunSkipped` if there is nothing
+    to do (missing, finished, or cancelled before it started: then it is marked cancelled here)."""
+    with session_scope(settings.database_url) as session:
+        run = session.get(TrainingRun, run_id, with_for_update=True)
+        if run is None or run.state in TERMINAL:
+            why = "does not exist" if run is None else f"is {run.state.value}"
+            raise RunSkipped(f"training run {run_id} {why}")
+        if not run.cancel_requested:
+            run.state = RunState.running
+            run.attempts += 1
+            run.started_at = run.started_at or _now()
+            run.updated_at = _now()
+            run.output_url = _run_dir(settings, run).as_uri()
+            run.error = None
+            return _spec(settings, run, session.get_one(Dataset, run.dataset_id))
+        run.state, run.finished_at, run.updated_at = RunState.cancelled, _now(), _now()
+    raise RunSkipped(f"training run {run_id} was cancelled before it started")
+
+
+def load_spec(settings: Settings, run_id: uuid.UUID) -> RunSpec:
+    """The spec of a run claimed by another process (the ranks that ``torchrun`` starts)."""
+    with session_scope(settings.database_url) as session:
+        run = session.get_one(TrainingRun, run_id)
+        return _spec(settings, run, session.get_one(Dataset, run.dataset_id))
+
+
+def finish_run(settings: Settings, run_id: uuid.UUID, state: RunState, error: str | None = None) -> None:
+    with session_scope(settings.database_url) as session:
+        session.execute(
+            update(TrainingRun)
+            .where(TrainingRun.id == run_id)
+            .values(state=state, error=error[:4000] if error else None, finished_at=_now(), updated_at=_now())
+        )
+
+
+def recorded_checkpoints(settings: Settings, run_id: uuid.UUID) -> list[tuple[str, int, Path]]:
+    """(stage, step, folder) of the run's checkpoints whose folder still exists, oldest step first."""
+    from urllib.parse import unquote, urlparse
+
+    with session_scope(settings.database_url) as session:
+        rows = session.execute(
+            select(Checkpoint.stage, Checkpoint.step, Checkpoint.url)
+            .where(Checkpoint.run_id == run_id)
+            .order_by(Checkpoint.step)
+        ).all()
+    found = []
+    for stage, step, url in rows:
+        folder = Path(unquote(urlparse(url).path))
+        if (folder / "checkpoint.json").exists():
+            found.append((stage, step, folder))
+    return found
+
+
+def thin(history: list[dict[str, Any]], limit: int = HISTORY_POINTS) -> list[dict[str, Any]]:
+    """Keep at most ``limit`` points: when full, drop every other one (the last is always kept).
+
+    >>> [p["step"] for p in thin([{"step": i} for i in range(1, 8)], limit=4)]
+    [1, 3, 5, 7]
+    """
+    if len(history) <= limit:
+        return history
+    kept = history[::2]
+    if kept[-1] is not history[-1]:
+        kept.append(history[-1])
+    return thin(kept, limit)
+
+
+MAIN_METRICS = ("loss", "reward", "accuracy", "format", "kl", "completion_length")
+
+
+class DatabaseMonitor:
+    """The loops' :class:`~sightsound_trainer.context.Monitor` for a run recorded in PostgreSQL."""
+
+    def __init__(self, settings: Settings, run_id: uuid.UUID, stages: list[Stage],
+                 resumed_from: str | None = None) -> None:
+        self.settings = settings
+        self.run_id = run_id
+        self.stages = stages
+        self.resumed_from = resumed_from
+        with session_scope(settings.database_url) as session:
+            run = session.get_one(TrainingRun, run_id)
+            self.history: list[dict[str, Any]] = list(run.progress.get("history", []))
+
+    def on_step(self, stage: Stage, step: int, total: int, metrics: dict[str, float], eta_s: float | None) -> None:
+        self.history.append({"stage": stage, "step": step, **{k: round(metrics[k], 5) for k in MAIN_METRICS
+                                                               if k in metrics}})
+        self.history = thin(self.history)
+        progress = RunProgress(
+            stage=stage,
+            stages=self.stages,
+            step=step,
+            total_steps=total,
+            loss=metrics.get("loss"),
+            reward=metrics.get("reward"),
+            accuracy=metrics.get("accuracy"),
+            kl=metrics.get("kl"),
+            eta_s=eta_s,
+            metrics=metrics,
+            history=self.history,
+            resumed_from=self.resumed_from,
+        )
+        with session_scope(self.settings.database_url) as session:
+            session.execute(
+                update(TrainingRun)
+                .where(TrainingRun.id == self.run_id)
+                .values(progress=progress.model_dump(mode="json"), updated_at=_now())
+            )
+
+    def on_checkpoint(self, info: CheckpointInfo, folder: Path) -> None:
+        row = {"id": uuid.uuid4(), "run_id": self.run_id, "stage": info.stage, "step": info.step,
+               "url": folder.resolve().as_uri(), "metrics": {**info.metrics, "complete": info.complete}}
+        stmt = insert(Checkpoint).values(row)
+        stmt = stmt.on_conflict_do_update(
+            constraint="uq_checkpoints_run_stage_step",
+            set_={"url": stmt.excluded.url, "metrics": stmt.excluded.metrics},
+        )
+        with session_scope(self.settings.database_url) as session:
+            session.execute(stmt)
+
+    def cancelled(self) -> bool:
+        with session_scope(self.settings.database_url) as session:
+            return bool(session.scalar(select(TrainingRun.cancel_requested).where(TrainingRun.id == self.run_id)))
+
+
+def orphaned_runs(settings: Settings) -> list[uuid.UUID]:
+    """Queued or running runs that no worker holds (their worker died, or their message was lost)."""
+    with session_scope(settings.database_url) as session:
+        ids = list(session.scalars(
+            select(TrainingRun.id).where(TrainingRun.state.in_([RunState.queued, RunState.running]))
+        ))
+    return [run_id for run_id in ids if lock_is_free(settings, run_id)]

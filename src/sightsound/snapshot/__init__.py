@@ -1,0 +1,1 @@
+"""Immutable, versioned snapshots of accepted traces: selection, student targets, export."""

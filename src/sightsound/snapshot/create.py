@@ -1,0 +1,170 @@
+"""Making a snapshot: select accepted traces, build records, export them, record the dataset row.
+
+The export is written before the row is committed, into a folder named by dataset name and version,
+``<dataset_root>/<name>/v<version>/``:
+
+- ``data.jsonl``: one :class:`~sightsound.contracts.training.DatasetRecord` per line;
+- ``hf/``: the same records as a Hugging Face ``datasets`` dataset (``datasets.load_from_disk``), with
+  ``audio_url`` / ``audio_path`` columns pointing at the 16 kHz clips;
+- ``manifest.json``: name, version, variant, filters, counts and provenance.
+
+Versions of a name are allocated under a transaction-level advisory lock, so two concurrent requests
+never take the same number. A snapshot never changes: a new selection is a new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sightsound.contracts.training import DatasetCreate, DatasetRecord
+from sightsound.db.models import Clip, Dataset, Job, Question, TeacherSample, TraceDecision
+from sightsound.snapshot.records import Built, TraceRow, build_records
+
+JSONL_NAME = "data.jsonl"
+HF_DIR = "hf"
+MANIFEST_NAME = "manifest.json"
+
+
+class EmptySelection(ValueError):
+    """No accepted trace matches the filters: a snapshot would be empty."""
+
+
+def select_rows(session: Session, request: DatasetCreate) -> list[TraceRow]:
+    """Accepted traces of clips with audio, narrowed by the filters the database can apply."""
+    f = request.filters
+    stmt = (
+        select(TeacherSample, TraceDecision, Job, Question, Clip)
+        .join(TraceDecision, TraceDecision.sample_id == TeacherSample.id)
+        .join(Job, TeacherSample.job_id == Job.id)
+        .join(Question, Job.question_id == Question.id)
+        .join(Clip, Question.clip_id == Clip.id)
+        .where(TraceDecision.decision == "accepted", Clip.audio_url.is_not(None))
+        .order_by(TeacherSample.id)
+    )
+    if f.split is not None:
+        stmt = stmt.where(Question.split == f.split)
+    if f.categories:
+        stmt = stmt.where(Question.category.in_(f.categories))
+    if f.min_agreement is not None:
+        stmt = stmt.where(Job.agreement >= f.min_agreement)
+    if f.verifier_policy is not None:
+        stmt = stmt.where(TraceDecision.policy == f.verifier_policy)
+    if f.teacher_models:
+        stmt = stmt.where(TeacherSample.model.in_(f.teacher_models))
+    if f.prompt_versions:
+        stmt = stmt.where(TeacherSample.prompt_version.in_(f.prompt_versions))
+    return [
+        TraceRow(
+            sample_id=sample.id,
+            text=sample.text,
+            trace_answer=sample.answer_index,
+            teacher_model=sample.model,
+            prompt_version=sample.prompt_version,
+            policy=decision.policy,
+            agreement=job.agreement,
+            consensus=job.consensus_answer_index,
+            question_id=question.id,
+            question=question.text,
+            choices=list(question.choices),
+            gold=question.answer_index,
+            category=question.category,
+            split=question.split,
+            clip_id=clip.id,
+            audio_url=str(clip.audio_url),
+        )
+        for sample, decision, job, question, clip in session.execute(stmt).all()
+    ]
+
+
+def export_records(folder: Path, records: list[DatasetRecord], manifest: dict[str, object]) -> None:
+    """Write JSONL, the Hugging Face dataset and the manifest into ``folder`` (atomically, via a rename)."""
+    import datasets  # the Hugging Face library (heavy import: only here)
+
+    tmp = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    rows = [r.model_dump(mode="json") for r in records]
+    with (tmp / JSONL_NAME).open("w") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    datasets.Dataset.from_list(rows).save_to_disk(str(tmp / HF_DIR))
+    (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
+    if folder.exists():
+        shutil.rmtree(folder)
+    tmp.rename(folder)
+
+
+def _name_lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"dataset:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    dataset: Dataset
+    built: Built
+
+
+def create_snapshot(
+    session: Session, request: DatasetCreate, dataset_root: Path, idempotency_key: str | None = None
+) -> Snapshot:
+    """Select, build, export and insert a new dataset version (the caller commits).
+
+    Raises :class:`EmptySelection` when nothing matches.
+    """
+    built = build_records(select_rows(session, request), request.variant, request.filters)
+    if not built.records:
+        raise EmptySelection(
+            "no accepted trace with audio matches these filters"
+            + (f" (skipped: {built.counts['skipped']})" if built.counts["skipped"] else "")
+        )
+    session.execute(select(func.pg_advisory_xact_lock(_name_lock_key(request.name))))
+    latest = session.scalar(select(func.max(Dataset.version)).where(Dataset.name == request.name))
+    version = (latest or 0) + 1
+    dataset_id = uuid.uuid4()
+    folder = (Path(dataset_root) / request.name / f"v{version}").resolve()
+    filters = request.filters.model_dump(mode="json", exclude_none=True)
+    manifest = {
+        "id": str(dataset_id),
+        "name": request.name,
+        "version": version,
+        "variant": request.variant,
+        "filters": filters,
+        "counts": built.counts,
+        "provenance": built.provenance,
+    }
+    export_records(folder, built.records, manifest)
+    dataset = Dataset(
+        id=dataset_id,
+        name=request.name,
+        version=version,
+        variant=request.variant,
+        filters=filters,
+        provenance=built.provenance,
+        counts=built.counts,
+        sample_ids=built.sample_ids,
+        export_url=folder.as_uri(),
+        idempotency_key=idempotency_key,
+    )
+    session.add(dataset)
+    try:
+        session.flush()
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return Snapshot(dataset, built)
+
+
+def read_records(export_url: str) -> list[DatasetRecord]:
+    """The records of an exported snapshot (its ``data.jsonl``)."""
+    from sightsound.media.store import read_url
+
+    raw = read_url(f"{export_url.rstrip('/')}/{JSONL_NAME}").decode()
+    return [DatasetRecord.model_validate_json(line) for line in raw.splitlines() if line.strip()]

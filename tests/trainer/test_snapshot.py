@@ -1,0 +1,63 @@
+"""Snapshot records from accepted traces (pure): targets per variant, filters, counts, provenance."""
+
+from __future__ import annotations
+
+import uuid
+
+from sightsound.contracts.training import DatasetFilters
+from sightsound.db.models import Split
+from sightsound.snapshot.records import TraceRow, build_records
+from sightsound_trainer.rewards import accuracy_reward, format_reward
+
+CHOICES = ["Speech", "A tone", "A dog", "Music"]
+
+
+def row(sample_id: int, question: int, answer: int | None, gold: int | None = 0, *,
+        text: str | None = None, policy: str = "contradiction>=0.60", model: str = "vlm-a") -> TraceRow:
+    qid = uuid.UUID(int=question)
+    letter = "ABCD"[answer] if answer is not None else "?"
+    return TraceRow(
+        sample_id=sample_id, text=text if text is not None else f"<think>trace {sample_id}</think>\n<claims>\n"
+        f"source=person; event=speech\n</claims>\n<answer>{letter}</answer>", trace_answer=answer,
+        teacher_model=model, prompt_version="audio-cot-v1", policy=policy, agreement=1.0, consensus=answer,
+        question_id=qid, question="What is heard?", choices=CHOICES, gold=gold, category="sound",
+        split=Split.train, clip_id=qid, audio_url=f"file:///media/audio/{question}.wav",
+    )
+
+
+def test_cot_records_are_the_teachers_reasoning_and_answer_in_the_student_format() -> None:
+    built = build_records([row(1, 1, 0), row(2, 1, 0), row(3, 2, 1, gold=None)], "cot", DatasetFilters())
+    first = built.records[0]
+    assert first.target == "<think>trace 1</think><answer>A</answer>"
+    assert format_reward(first.target) == 1.0 and accuracy_reward(first.target, first.answer_index) == 1.0
+    assert first.audio_path == "/media/audio/1.wav" and "<answer></answer>" in first.prompt
+    no_gold = built.records[2]
+    assert no_gold.answer_index == 1 and no_gold.answer_source == "consensus"
+    assert built.counts["skipped"] == {} and built.counts["records"] == 3
+    assert built.counts["questions"] == 2 and built.counts["by_answer"] == {"A": 2, "B": 1}
+    assert built.provenance["teacher_models"] == ["vlm-a"] and built.sample_ids == [1, 2, 3]
+
+
+def test_label_only_has_one_answer_record_per_question_with_the_gold_answer() -> None:
+    built = build_records([row(1, 1, 2, gold=0), row(2, 1, 2, gold=0), row(3, 2, 3, gold=None)], "label-only",
+                          DatasetFilters())
+    assert [r.target for r in built.records] == ["<answer>A</answer>", "<answer>D</answer>"]
+    assert all(r.sample_id is None for r in built.records) and built.counts["questions"] == 2
+    assert "Answer with the letter" in built.records[0].prompt
+
+
+def test_filters_and_skips_are_counted() -> None:
+    rows = [
+        row(1, 1, 0, gold=0, policy="contradiction>=0.60+strict"),
+        row(2, 2, 1, gold=0),  # wrong answer
+        row(3, 3, 0, gold=None),  # no gold
+        row(4, 4, 0, text="<answer>A</answer>"),  # no reasoning
+        row(5, 5, None),  # no answer
+    ]
+    assert [r.sample_id for r in build_records(rows, "cot", DatasetFilters(strict_only=True)).records] == [1]
+    matched = build_records(rows, "cot", DatasetFilters(match_gold=True))
+    assert [r.sample_id for r in matched.records] == [1] and matched.counts["skipped"]["filtered"] == 3
+    plain = build_records(rows, "cot", DatasetFilters())
+    assert plain.counts["skipped"] == {"no_reasoning": 1, "no_answer": 1}
+    assert build_records(rows, "cot", DatasetFilters(max_records=2)).counts["records"] == 2
+    assert build_records([row(4, 4, 0, text="<answer>A</answer>")], "cot", DatasetFilters()).records == []
