@@ -46,58 +46,24 @@ from typing import Any
 import torch
 import transformers
 from PIL import Image
-from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessorPil
+from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessorPil
 
 from sightsound.contracts.teacher import ReasonRequest, SamplingParams
 from sightsound_teacher.backends.hf_generate import DecodeMode, eos_token_ids, generate_kwargs, seeded_generate
 from sightsound_teacher.backends.transformers_backend import LoadedModel, TransformersBackend
-from sightsound_teacher.prompt import IMAGE_PAD, VISION_END, VISION_START
-from sightsound_teacher.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS, VIDEO_PAD, build_tiny_model, load_tiny_tokenizer
+from sightsound_teacher.tiny import (
+    TINY_MAX_PIXELS,
+    TINY_MIN_PIXELS,
+    build_tiny_model,
+    load_tiny_tokenizer,
+    qwen25_vl_7b_config,
+)
 
 CHOICES = ["A person speaking", "A dog barking", "Music playing", "Silence"]
 QUESTION = "What can be heard in this clip?"
 
 
 # --- the model ----------------------------------------------------------------------------------------
-
-
-def config_7b(tokenizer: Any) -> Qwen2_5_VLConfig:
-    """Qwen2.5-VL-7B-Instruct's shapes: text 3584 x 28 layers (GQA 28/4), vision 1280 x 32 blocks."""
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in (IMAGE_PAD, VIDEO_PAD, VISION_START, VISION_END)}
-    text = {
-        "vocab_size": 152064,
-        "hidden_size": 3584,
-        "intermediate_size": 18944,
-        "num_hidden_layers": 28,
-        "num_attention_heads": 28,
-        "num_key_value_heads": 4,
-        "max_position_embeddings": 128000,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]},
-        "rms_norm_eps": 1e-6,
-        "eos_token_id": tokenizer.eos_token_id,
-        "bos_token_id": tokenizer.bos_token_id,
-    }
-    vision = {
-        "depth": 32,
-        "hidden_size": 1280,
-        "intermediate_size": 3420,
-        "num_heads": 16,
-        "out_hidden_size": 3584,
-        "patch_size": 14,
-        "spatial_merge_size": 2,
-        "temporal_patch_size": 2,
-        "window_size": 112,
-        "fullatt_block_indexes": [7, 15, 23, 31],
-    }
-    return Qwen2_5_VLConfig(
-        text_config=text,
-        vision_config=vision,
-        image_token_id=ids[IMAGE_PAD],
-        video_token_id=ids[VIDEO_PAD],
-        vision_start_token_id=ids[VISION_START],
-        vision_end_token_id=ids[VISION_END],
-        tie_word_embeddings=False,
-    )
 
 
 def build_backend(size: str, device: torch.device, side: int, decode: DecodeMode) -> TransformersBackend:
@@ -108,7 +74,7 @@ def build_backend(size: str, device: torch.device, side: int, decode: DecodeMode
         model = build_tiny_model(tokenizer).to(device)  # type: ignore[arg-type]
         processor = Qwen2VLImageProcessorPil(min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS)
     else:
-        config = config_7b(tokenizer)
+        config = qwen25_vl_7b_config(tokenizer)
         config._attn_implementation = "sdpa"
         dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
         previous = torch.get_default_dtype()

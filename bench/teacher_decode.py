@@ -27,38 +27,18 @@ from typing import Any
 
 import torch
 from PIL import Image
-from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+from transformers import Qwen2_5_VLForConditionalGeneration
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
 from sightsound_teacher.backends.static_decode import StaticKDecoder
 from sightsound_teacher.prompt import build_messages, flatten_messages
-from sightsound_teacher.tiny import IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START, load_tiny_tokenizer, tiny_config
+from sightsound_teacher.tiny import IMAGE_PAD, load_tiny_tokenizer, qwen25_vl_7b_config, tiny_config
 
 CHOICES = ["A person speaking", "A dog barking", "Music playing", "Silence"]
 
 
-def config_7b(tokenizer: Any) -> Qwen2_5_VLConfig:
-    """Qwen2.5-VL-7B-Instruct's shapes (text 3584 x 28 layers, vision 1280 x 32 blocks)."""
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in (IMAGE_PAD, VIDEO_PAD, VISION_START, VISION_END)}
-    text = {
-        "vocab_size": 152064, "hidden_size": 3584, "intermediate_size": 18944, "num_hidden_layers": 28,
-        "num_attention_heads": 28, "num_key_value_heads": 4, "max_position_embeddings": 128000,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]},
-        "rms_norm_eps": 1e-6, "eos_token_id": tokenizer.eos_token_id, "bos_token_id": tokenizer.bos_token_id,
-    }  # fmt: skip
-    vision = {
-        "depth": 32, "hidden_size": 1280, "intermediate_size": 3420, "num_heads": 16, "out_hidden_size": 3584,
-        "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2, "window_size": 112,
-        "fullatt_block_indexes": [7, 15, 23, 31],
-    }  # fmt: skip
-    return Qwen2_5_VLConfig(
-        text_config=text, vision_config=vision, image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD],
-        vision_start_token_id=ids[VISION_START], vision_end_token_id=ids[VISION_END], tie_word_embeddings=False,
-    )  # fmt: skip
-
-
 def build_model(size: str, device: torch.device, tokenizer: Any) -> Qwen2_5_VLForConditionalGeneration:
-    config = config_7b(tokenizer) if size == "7b" else tiny_config(tokenizer)
+    config = qwen25_vl_7b_config(tokenizer) if size == "7b" else tiny_config(tokenizer)
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     config._attn_implementation = "sdpa"
     torch.manual_seed(0)

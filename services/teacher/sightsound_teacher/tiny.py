@@ -57,7 +57,6 @@ def token_id(tokenizer: PreTrainedTokenizerBase, token: str) -> int:
 
 def tiny_config(tokenizer: PreTrainedTokenizerBase) -> Qwen2_5_VLConfig:
     """Tiny Qwen2.5-VL config whose vocabulary and vision token ids come from ``tokenizer``."""
-    ids = {token: token_id(tokenizer, token) for token in VISION_TOKENS}
     head_dim = 64 // 4
     text: dict[str, Any] = {
         "vocab_size": len(tokenizer),
@@ -86,6 +85,14 @@ def tiny_config(tokenizer: PreTrainedTokenizerBase) -> Qwen2_5_VLConfig:
         "fullatt_block_indexes": [1],
         "out_hidden_size": 64,
     }
+    return vl_config(tokenizer, text, vision, tie_word_embeddings=True)
+
+
+def vl_config(
+    tokenizer: PreTrainedTokenizerBase, text: dict[str, Any], vision: dict[str, Any], *, tie_word_embeddings: bool
+) -> Qwen2_5_VLConfig:
+    """A Qwen2.5-VL config of the given shapes whose vision token ids come from ``tokenizer``."""
+    ids = {token: token_id(tokenizer, token) for token in VISION_TOKENS}
     return Qwen2_5_VLConfig(
         text_config=text,
         vision_config=vision,
@@ -93,8 +100,39 @@ def tiny_config(tokenizer: PreTrainedTokenizerBase) -> Qwen2_5_VLConfig:
         video_token_id=ids[VIDEO_PAD],
         vision_start_token_id=ids[VISION_START],
         vision_end_token_id=ids[VISION_END],
-        tie_word_embeddings=True,
+        tie_word_embeddings=tie_word_embeddings,
     )
+
+
+def qwen25_vl_7b_config(tokenizer: PreTrainedTokenizerBase) -> Qwen2_5_VLConfig:
+    """Qwen2.5-VL-7B-Instruct's shapes (text 3584 x 28 layers, GQA 28/4; vision 1280 x 32 blocks), for
+    benchmarks with RANDOM weights; the vocabulary is the real model's, so ids from ``tokenizer`` fit."""
+    text: dict[str, Any] = {
+        "vocab_size": 152064,
+        "hidden_size": 3584,
+        "intermediate_size": 18944,
+        "num_hidden_layers": 28,
+        "num_attention_heads": 28,
+        "num_key_value_heads": 4,
+        "max_position_embeddings": 128000,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [16, 24, 24]},
+        "rms_norm_eps": 1e-6,
+        "eos_token_id": tokenizer.eos_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+    }
+    vision: dict[str, Any] = {
+        "depth": 32,
+        "hidden_size": 1280,
+        "intermediate_size": 3420,
+        "num_heads": 16,
+        "out_hidden_size": 3584,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "window_size": 112,
+        "fullatt_block_indexes": [7, 15, 23, 31],
+    }
+    return vl_config(tokenizer, text, vision, tie_word_embeddings=False)
 
 
 @dataclass(frozen=True)
