@@ -6,6 +6,10 @@ import base64
 import binascii
 import uuid
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import Session
 
 from sightsound.web import ProblemError
 
@@ -54,3 +58,22 @@ def decode_position(cursor: str) -> tuple[datetime, uuid.UUID]:
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ProblemError(400, "cursor is not valid: pass the next_cursor of a previous page unchanged",
                            kind="invalid-cursor") from exc
+
+
+
+def newest_first_page(
+    session: Session, stmt: Select[Any], model: Any, limit: int, cursor: str | None
+) -> tuple[list[Any], str | None]:
+    """One page of ``model`` rows (it has ``created_at`` and ``id``), newest first, keyed by both.
+
+    Returns the page's rows and the cursor of the next page (``None`` on the last page).
+    """
+    stmt = stmt.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
+    if cursor is not None:
+        when, last_id = decode_position(cursor)
+        stmt = stmt.where(tuple_(model.created_at, model.id) < tuple_(when, last_id))
+    rows = list(session.scalars(stmt))
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_position(last.created_at, last.id)

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from sightsound.contracts.training import DatasetCreate
@@ -14,7 +14,7 @@ from sightsound.db.models import Dataset
 from sightsound.snapshot.create import HF_DIR, JSONL_NAME, EmptySelection, create_snapshot
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import SessionDep, SettingsDep
-from sightsound_api.pagination import decode_position, encode_position
+from sightsound_api.pagination import newest_first_page
 from sightsound_api.training_schemas import DatasetOut, DatasetPage
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
@@ -102,13 +102,8 @@ def list_datasets(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> DatasetPage:
-    stmt = select(Dataset).order_by(Dataset.created_at.desc(), Dataset.id.desc()).limit(limit + 1)
+    stmt = select(Dataset)
     if name is not None:
         stmt = stmt.where(Dataset.name == name)
-    if cursor is not None:
-        when, last_id = decode_position(cursor)
-        stmt = stmt.where(tuple_(Dataset.created_at, Dataset.id) < tuple_(when, last_id))
-    rows = list(session.scalars(stmt))
-    items = [dataset_out(d) for d in rows[:limit]]
-    next_cursor = encode_position(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return DatasetPage(items=items, next_cursor=next_cursor)
+    rows, next_cursor = newest_first_page(session, stmt, Dataset, limit, cursor)
+    return DatasetPage(items=[dataset_out(d) for d in rows], next_cursor=next_cursor)

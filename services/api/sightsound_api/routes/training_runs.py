@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from sightsound.contracts.training import TrainingRunCreate
 from sightsound.db.models import Dataset, RunState, TrainingRun
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import SessionDep
-from sightsound_api.pagination import decode_position, encode_position
+from sightsound_api.pagination import newest_first_page
 from sightsound_api.training_schemas import CheckpointOut, TrainingRunOut, TrainingRunPage
 
 router = APIRouter(prefix="/v1/training-runs", tags=["training runs"])
@@ -134,18 +134,13 @@ def list_training_runs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> TrainingRunPage:
-    stmt = select(TrainingRun).order_by(TrainingRun.created_at.desc(), TrainingRun.id.desc()).limit(limit + 1)
+    stmt = select(TrainingRun)
     if state is not None:
         stmt = stmt.where(TrainingRun.state == state)
     if dataset_id is not None:
         stmt = stmt.where(TrainingRun.dataset_id == dataset_id)
-    if cursor is not None:
-        when, last_id = decode_position(cursor)
-        stmt = stmt.where(tuple_(TrainingRun.created_at, TrainingRun.id) < tuple_(when, last_id))
-    rows = list(session.scalars(stmt))
-    items = [run_out(r) for r in rows[:limit]]
-    next_cursor = encode_position(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-    return TrainingRunPage(items=items, next_cursor=next_cursor)
+    rows, next_cursor = newest_first_page(session, stmt, TrainingRun, limit, cursor)
+    return TrainingRunPage(items=[run_out(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post(
