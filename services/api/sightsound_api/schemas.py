@@ -120,8 +120,8 @@ class ClipOut(BaseModel):
     size_bytes: int
     duration_s: float
     fps: float | None
-    width: int
-    height: int
+    width: int | None = Field(None, description="None for an audio-only clip.")
+    height: int | None = None
     has_audio: bool
     frame_urls: list[str] | None
     audio_url: str | None

@@ -91,8 +91,9 @@ class Clip(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
     duration_s: Mapped[float] = mapped_column(Float, nullable=False)
     fps: Mapped[float | None] = mapped_column(Float)
-    width: Mapped[int] = mapped_column(Integer, nullable=False)
-    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    # None for audio-only clips (benchmarks such as MMAU ship audio files): they have no frames either.
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
     has_audio: Mapped[bool] = mapped_column(Boolean, nullable=False)
     frame_urls: Mapped[list[Any] | None] = mapped_column(JSONB)
     audio_url: Mapped[str | None] = mapped_column(Text)
@@ -102,13 +103,20 @@ class Clip(Base):
 
 
 class Question(Base):
-    """A multiple-choice audio question about a clip (4 choices, optional gold answer)."""
+    """A multiple-choice audio question about a clip (optional gold answer).
+
+    Uploaded questions have 4 choices (the method's format, enforced by the API); imported benchmark
+    questions keep their own 2-6 choices (MMAU has fewer than 4 for some items).
+    """
 
     __tablename__ = "questions"
     __table_args__ = (
         UniqueConstraint("clip_id", "fingerprint", name="uq_questions_clip_fingerprint"),
-        CheckConstraint("jsonb_array_length(choices) = 4", name="ck_questions_four_choices"),
-        CheckConstraint("answer_index IS NULL OR answer_index BETWEEN 0 AND 3", name="ck_questions_answer"),
+        CheckConstraint("jsonb_array_length(choices) BETWEEN 2 AND 6", name="ck_questions_choice_count"),
+        CheckConstraint(
+            "answer_index IS NULL OR (answer_index >= 0 AND answer_index < jsonb_array_length(choices))",
+            name="ck_questions_answer",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -119,7 +127,10 @@ class Question(Base):
     answer_index: Mapped[int | None] = mapped_column(Integer)
     category: Mapped[str | None] = mapped_column(String(64), index=True)
     split: Mapped[Split] = mapped_column(_enum(Split, "split"), default=Split.train, nullable=False)
-    source: Mapped[str | None] = mapped_column(String(128))
+    source: Mapped[str | None] = mapped_column(String(128), index=True)
+    # The benchmark's own id of an imported item (MMAU ``id``, MUSIC-AVQA ``question_id``, AVQA ``id``).
+    source_ref: Mapped[str | None] = mapped_column(String(255))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = _now_col()
 
     clip: Mapped[Clip] = relationship(back_populates="questions")
@@ -278,8 +289,14 @@ class TrainingRun(Base):
 
 
 class Checkpoint(Base):
+    """A saved student (adapters or full weights) of a run's stage. At most one is ``deployed``: the one
+    the student endpoints answer with when a request names no model."""
+
     __tablename__ = "checkpoints"
-    __table_args__ = (UniqueConstraint("run_id", "stage", "step", name="uq_checkpoints_run_stage_step"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "stage", "step", name="uq_checkpoints_run_stage_step"),
+        Index("uq_checkpoints_one_deployed", "deployed", unique=True, postgresql_where="deployed"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_runs.id", ondelete="CASCADE"), nullable=False)
@@ -288,16 +305,55 @@ class Checkpoint(Base):
     url: Mapped[str] = mapped_column(Text, nullable=False)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     deployed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    deployed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = _now_col()
+
+    run: Mapped[TrainingRun] = relationship(viewonly=True)
 
 
 class Evaluation(Base):
+    """One model answering one set of test questions; per-category results when it ends.
+
+    ``model_ref`` names what is evaluated: ``checkpoint:<uuid>``, ``base:<student model>`` or ``teacher``.
+    """
+
     __tablename__ = "evaluations"
+    __table_args__ = (Index("ix_evaluations_state_created", "state", "created_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     checkpoint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("checkpoints.id", ondelete="SET NULL"))
+    model_ref: Mapped[str] = mapped_column(Text, nullable=False)
     model_label: Mapped[str] = mapped_column(String(255), nullable=False)
-    benchmark: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The question source evaluated on (e.g. ``mmau-test-mini``, ``sightsound-sample``).
+    benchmark: Mapped[str] = mapped_column(String(128), nullable=False)
+    split: Mapped[Split] = mapped_column(_enum(Split, "split"), default=Split.test, nullable=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     state: Mapped[RunState] = mapped_column(_enum(RunState, "run_state"), default=RunState.queued, nullable=False)
+    progress: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     results: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = _now_col()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EvaluationItem(Base):
+    """The evaluated model's answer to one question (unique per evaluation: a re-run task upserts)."""
+
+    __tablename__ = "evaluation_items"
+    __table_args__ = (UniqueConstraint("evaluation_id", "question_id", name="uq_evaluation_items_question"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("evaluations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    question_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), nullable=False)
+    category: Mapped[str | None] = mapped_column(String(64))
+    predicted_index: Mapped[int | None] = mapped_column(Integer)
+    correct: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    output: Mapped[str] = mapped_column(Text, nullable=False)
+    parse_error: Mapped[str | None] = mapped_column(Text)
+    latency_ms: Mapped[float] = mapped_column(Float, nullable=False)
     created_at: Mapped[datetime] = _now_col()
