@@ -106,13 +106,13 @@ class Question(Base):
     """A multiple-choice audio question about a clip (optional gold answer).
 
     Uploaded questions have 4 choices (the method's format, enforced by the API); imported benchmark
-    questions keep their own 2-6 choices (MMAU has fewer than 4 for some items).
+    questions keep their own 2-4 choices (MMAU and MUSIC-AVQA yes/no items have fewer than 4; letters stay A-D).
     """
 
     __tablename__ = "questions"
     __table_args__ = (
         UniqueConstraint("clip_id", "fingerprint", name="uq_questions_clip_fingerprint"),
-        CheckConstraint("jsonb_array_length(choices) BETWEEN 2 AND 6", name="ck_questions_choice_count"),
+        CheckConstraint("jsonb_array_length(choices) BETWEEN 2 AND 4", name="ck_questions_choice_count"),
         CheckConstraint(
             "answer_index IS NULL OR (answer_index >= 0 AND answer_index < jsonb_array_length(choices))",
             name="ck_questions_answer",

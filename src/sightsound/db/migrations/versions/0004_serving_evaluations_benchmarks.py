@@ -1,5 +1,5 @@
 """student registry, evaluations and benchmark imports: one deployed checkpoint, evaluation records and
-their per-question items, audio-only clips, benchmark item ids and 2-6 choices
+their per-question items, audio-only clips, benchmark item ids and 2-4 choices
 
 Revision ID: 0004
 Revises: 0003
@@ -29,7 +29,7 @@ def upgrade() -> None:
     op.create_index("ix_questions_source", "questions", ["source"], unique=False)
     op.drop_constraint("ck_questions_four_choices", "questions", type_="check")
     op.drop_constraint("ck_questions_answer", "questions", type_="check")
-    op.create_check_constraint("ck_questions_choice_count", "questions", "jsonb_array_length(choices) BETWEEN 2 AND 6")
+    op.create_check_constraint("ck_questions_choice_count", "questions", "jsonb_array_length(choices) BETWEEN 2 AND 4")
     op.create_check_constraint(
         "ck_questions_answer", "questions",
         "answer_index IS NULL OR (answer_index >= 0 AND answer_index < jsonb_array_length(choices))",
