@@ -27,7 +27,7 @@ from sightsound.tokenizers import cache_root, find_gguf
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-log = logging.getLogger("sightsound.teacher")
+log = logging.getLogger(__name__)
 
 #: Bump when the exported folder's content would change.
 SMOLLM2_CACHE_VERSION = "smollm2-135m-instruct-f32-v1"

