@@ -186,6 +186,23 @@ class Settings(BaseSettings):
         1, ge=1, le=64, description="Processes (GPUs) per training run; more than 1 runs it under torchrun (DDP)."
     )
 
+    # --- student serving and evaluations ---------------------------------------------------------
+    student_url: str = Field("http://127.0.0.1:8003", description="Base URL of the student service.")
+    student_base_models: list[str] = Field(
+        ["embedded"],
+        description="Untrained students the student service may load as `base:<name>` (JSON list); "
+        "`embedded` is assembled from shipped weights, `tiny-random` is RANDOM.",
+    )
+    student_cache_size: int = Field(2, ge=1, le=16, description="Students the student service keeps loaded (LRU).")
+    student_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where the student answers.")
+    student_max_new_tokens: int = Field(
+        256, ge=1, le=4096, description="Longest student answer, in tokens (requests may ask for fewer)."
+    )
+    student_max_audio_s: float = Field(
+        60.0, gt=0, le=3600, description="Longest audio a student request or upload may carry, in seconds."
+    )
+    evaluation_batch_size: int = Field(8, ge=1, le=256, description="Questions answered per batch in evaluations.")
+
     # --- API ------------------------------------------------------------------------------------
     api_public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in `Location` headers.")
 
