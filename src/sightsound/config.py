@@ -185,6 +185,13 @@ class Settings(BaseSettings):
     trainer_processes: int = Field(
         1, ge=1, le=64, description="Processes (GPUs) per training run; more than 1 runs it under torchrun (DDP)."
     )
+    student_audio_window_s: int = Field(
+        5,
+        ge=1,
+        le=30,
+        description="Audio window of the `embedded` student, in seconds (Whisper's is 30; 50 encoder positions and "
+        "25 audio tokens per second, so shorter is faster on a CPU; longer clips are cut to it).",
+    )
 
     # --- student serving and evaluations ---------------------------------------------------------
     student_url: str = Field("http://127.0.0.1:8003", description="Base URL of the student service.")
