@@ -1,0 +1,173 @@
+"""The sample set: real sounds and photos, questions whose answers hold in the audio that was written."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sightsound.media.ingest import extract_audio, extract_frames
+from sightsound.media.probe import MediaLimits, probe_video
+from sightsound.sample_recipes import CATEGORIES
+from sightsound.sampleset import (
+    FPS,
+    HEIGHT,
+    MANIFEST,
+    WIDTH,
+    SampleItem,
+    assign_splits,
+    build_sample_set,
+    load_sample_set,
+    plan_recipes,
+)
+from sightsound.sounds import missing_sound_packages
+
+pytestmark = pytest.mark.skipif(
+    bool(missing_sound_packages()) or shutil.which("espeak-ng") is None,
+    reason="needs espeak-ng, sonic-pi-samples and sound-theme-freedesktop (apt-get install them)",
+)
+LIMITS = MediaLimits(max_duration_s=60, max_width=1920, max_height=1080, max_source_frames=10_000)
+RATE = 16_000
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[SampleItem], float]:
+    start = time.perf_counter()
+    items = build_sample_set(tmp_path_factory.mktemp("sampleset"), train=28, test=8, seed=0)
+    return items, time.perf_counter() - start
+
+
+@pytest.fixture(scope="module")
+def items(built: tuple[list[SampleItem], float]) -> list[SampleItem]:
+    return built[0]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _frame_db(samples: np.ndarray, frame_s: float = 0.01) -> np.ndarray:
+    n = int(frame_s * RATE)
+    frames = samples[: len(samples) // n * n].reshape(-1, n)
+    return np.asarray(20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-9))
+
+
+def test_the_36_clip_set_builds_within_a_minute(built: tuple[list[SampleItem], float]) -> None:
+    items, seconds = built
+    assert len(items) == 36
+    assert seconds < 60, f"{seconds:.1f} s"
+
+
+def test_splits_have_the_asked_sizes_and_every_category(items: list[SampleItem]) -> None:
+    splits = Counter(item.split for item in items)
+    assert splits == {"train": 28, "test": 8}
+    for split in ("train", "test"):
+        assert {i.category for i in items if i.split == split} == set(CATEGORIES)
+    assert len(CATEGORIES) >= 5
+
+
+def test_answers_are_in_range_and_choices_distinct(items: list[SampleItem]) -> None:
+    for item in items:
+        assert len(item.choices) == 4 and len(set(item.choices)) == 4, item
+        assert 0 <= item.answer_index < 4
+        assert item.question.endswith("?")
+    # The answer is not always in the same place, or position alone would answer it.
+    assert len({item.answer_index for item in items}) == 4
+
+
+def test_some_questions_cannot_be_answered_from_the_picture(items: list[SampleItem]) -> None:
+    helped = [i for i in items if i.picture_gives_answer]
+    assert helped and len(helped) < len(items) / 2
+    clock = [i for i in items if i.answer == "an alarm clock ringing"]
+    assert any(i.picture_gives_answer and i.photo == "clock" for i in clock)
+
+
+def test_every_clip_decodes_with_its_duration_frames_and_audio(items: list[SampleItem]) -> None:
+    for item in items:
+        probe = probe_video(item.path, LIMITS)
+        assert 3.0 <= item.duration_s <= 5.0
+        assert probe.duration_s == pytest.approx(item.duration_s, abs=0.1), item.name
+        assert (probe.width, probe.height) == (WIDTH, HEIGHT)
+        assert probe.frame_count == round(item.duration_s * FPS)
+        assert probe.has_audio, item.name
+        audio = extract_audio(item.path, RATE)
+        assert audio is not None and len(audio) / RATE == pytest.approx(item.duration_s, abs=0.1)
+        loudest = float(_frame_db(audio).max())
+        if item.answer == "near silence":
+            assert loudest < -50, (item.name, loudest)
+        else:
+            assert loudest > -35, (item.name, loudest)
+
+
+def test_frames_show_a_photo_not_a_flat_colour(items: list[SampleItem]) -> None:
+    frames = extract_frames(items[1].path, 2, WIDTH)
+    pixels = np.asarray(frames[0], dtype=np.float32)
+    assert pixels.std() > 10  # a photo has texture; clipgen's plain background would be ~0
+    assert np.abs(pixels - np.asarray(frames[1], dtype=np.float32)).mean() > 0.5  # the slow pan moves
+
+
+def test_event_counts_match_the_onsets_in_the_audio(items: list[SampleItem]) -> None:
+    counted = [i for i in items if i.category == "event_count"]
+    assert len({i.answer for i in counted}) >= 3
+    for item in counted:
+        audio = extract_audio(item.path, RATE)
+        assert audio is not None
+        db = _frame_db(audio)
+        loud = db > db.max() - 30
+        onsets = int(loud[0]) + int(np.sum(loud[1:] & ~loud[:-1]))
+        assert onsets == int(item.answer), (item.name, item.sounds, onsets)
+
+
+def test_loudness_answers_match_the_level_over_time(items: list[SampleItem]) -> None:
+    for item in (i for i in items if i.category == "loudness"):
+        audio = extract_audio(item.path, RATE)
+        assert audio is not None
+        db = _frame_db(audio, frame_s=0.5)
+        first, last = float(db[:2].mean()), float(db[-2:].mean())
+        if item.answer == "it gets louder":
+            assert last - first > 20, item.name
+        elif item.answer == "it gets quieter":
+            assert first - last > 20, item.name
+        elif item.answer == "it stays about the same":
+            assert abs(first - last) < 8, item.name
+        else:
+            assert db[-1] < -80 < db[0], item.name
+
+
+def test_the_manifest_reloads_to_the_same_items(items: list[SampleItem]) -> None:
+    out_dir = items[0].path.parent
+    assert (out_dir / MANIFEST).exists()
+    assert load_sample_set(out_dir) == items
+
+
+def test_the_same_seed_gives_identical_files_and_another_seed_differs(items: list[SampleItem], tmp_path: Path) -> None:
+    again = build_sample_set(tmp_path / "again", train=28, test=8, seed=0)
+    assert [(i.question, i.choices, i.answer_index, i.split) for i in again] == [
+        (i.question, i.choices, i.answer_index, i.split) for i in items
+    ]
+    assert [_digest(i.path) for i in again] == [_digest(i.path) for i in items]
+    other = plan_recipes(36, seed=1)
+    assert [(r.answer, r.photo, r.sounds) for r in other] != [(i.answer, i.photo, i.sounds) for i in items]
+
+
+def test_a_larger_set_extends_a_smaller_one() -> None:
+    small, large = plan_recipes(10, seed=3), plan_recipes(20, seed=3)
+    assert [(r.question, r.answer, r.distractors, r.photo) for r in small] == [
+        (r.question, r.answer, r.distractors, r.photo) for r in large[:10]
+    ]
+
+
+def test_split_assignment_is_stratified_and_checked() -> None:
+    categories = [CATEGORIES[i % 5] for i in range(20)]
+    splits = assign_splits(categories, 5, seed=0)
+    assert sorted(c for c, s in zip(categories, splits, strict=True) if s == "test") == sorted(CATEGORIES)
+    assert assign_splits(categories, 5, seed=0) == splits
+    with pytest.raises(ValueError, match="between 0"):
+        assign_splits(categories, 21, seed=0)
+    with pytest.raises(ValueError, match="at least one"):
+        build_sample_set(Path("/nonexistent"), train=0, test=0)
