@@ -1,8 +1,10 @@
 """Loading the student (a Qwen2-Audio-family model with its processor) and giving it LoRA adapters.
 
 ``name`` is a local model folder, a Hugging Face hub id (loaded the usual ``from_pretrained`` way; set
-``HF_HUB_OFFLINE=1`` where there is no network), or ``tiny-random`` for the tiny random student of
-:mod:`sightsound_trainer.tiny`. A name that does not load raises :class:`StudentLoadError` with the reason,
+``HF_HUB_OFFLINE=1`` where there is no network), ``tiny-random`` for the tiny random student of
+:mod:`sightsound_trainer.tiny`, or ``embedded`` for the offline CPU student of
+:mod:`sightsound_trainer.embedded` (pretrained Whisper tiny.en encoder and SmolLM2-135M-Instruct, a new
+projector). A name that does not load raises :class:`StudentLoadError` with the reason,
 quickly: a run that cannot get its student fails, it never hangs.
 """
 
@@ -26,6 +28,15 @@ log = logging.getLogger(__name__)
 
 PROJECTOR = "multi_modal_projector"
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>")
+EMBEDDED_MODEL_ID = "embedded"
+#: Config key: ``False`` runs the audio encoder over the padded window unmasked, as Whisper was trained
+#: (the embedded student sets it; Qwen2-Audio's default, masking the padded frames, is ``True``).
+MASK_AUDIO_PADDING = "mask_audio_padding"
+
+
+def _unmask_audio(module: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Forward pre-hook of the audio tower: drop the padding mask Qwen2-Audio builds."""
+    return args, {**kwargs, "attention_mask": None}
 
 
 class AudioStudent(Qwen2AudioForConditionalGeneration):  # type: ignore[no-untyped-call]
@@ -34,8 +45,14 @@ class AudioStudent(Qwen2AudioForConditionalGeneration):  # type: ignore[no-untyp
     ``generate`` then asks for the last position's logits only: without it, the prefill of a rollout
     applies the vocabulary head to every prompt position (hundreds of audio tokens × the group size),
     which on the tiny student is most of the sampling time and on a 7B student tens of TFLOPs per step.
-    Weights and config are those of the parent class: checkpoints load in either.
+    Weights and config are those of the parent class: checkpoints load in either. A config with
+    ``mask_audio_padding`` false (:data:`MASK_AUDIO_PADDING`) runs the audio encoder unmasked.
     """
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        if getattr(config, MASK_AUDIO_PADDING, True) is False:
+            self.model.audio_tower.register_forward_pre_hook(_unmask_audio, with_kwargs=True)
 
     def forward(
         self,
@@ -144,8 +161,13 @@ def load_student(
     dtype: torch.dtype = torch.float32,
     attn_implementation: str = "sdpa",
     seed: int = 0,
+    audio_window_s: int | None = None,
 ) -> Student:
-    """The student ``name`` on CPU in ``dtype`` (move it with the accelerator)."""
+    """The student ``name`` on CPU in ``dtype`` (move it with the accelerator).
+
+    ``seed`` seeds what is newly initialised (the tiny student's weights, the embedded student's projector);
+    ``audio_window_s`` is the embedded student's audio window (None: ``SIGHTSOUND_STUDENT_AUDIO_WINDOW_S``).
+    """
     if name == tiny.TINY_MODEL_ID:
         tokenizer = tiny.tiny_tokenizer()
         model = tiny.build_tiny_student(
@@ -154,6 +176,8 @@ def load_student(
         log.warning("student is %r: a tiny Qwen2-Audio with RANDOM weights (seed %d)", name, seed)
         model.to(dtype=dtype)  # type: ignore[call-arg]
         return _finish(model, tiny.tiny_processor(tokenizer), name)
+    if name == EMBEDDED_MODEL_ID:
+        return _load_embedded(dtype, attn_implementation, seed, audio_window_s)
 
     from transformers import AutoConfig, AutoProcessor
 
@@ -176,6 +200,23 @@ def load_student(
     except Exception as exc:
         raise StudentLoadError(f"could not load student model {name!r}: {type(exc).__name__}: {exc}") from exc
     return _finish(model, processor, name)
+
+
+def _load_embedded(dtype: torch.dtype, attn_implementation: str, seed: int, window_s: int | None) -> Student:
+    from sightsound.config import get_settings
+    from sightsound_trainer.embedded import build_embedded_student
+
+    window = window_s if window_s is not None else get_settings().student_audio_window_s
+    try:
+        model, processor = build_embedded_student(window, seed, dtype=dtype, attn_implementation=attn_implementation)
+    except Exception as exc:  # a missing package or a broken cache: say which, never hang
+        raise StudentLoadError(f"could not assemble the embedded student: {type(exc).__name__}: {exc}") from exc
+    log.warning(
+        "student %r: Whisper tiny.en encoder and SmolLM2-135M-Instruct are PRETRAINED; the audio projector is "
+        "NEWLY INITIALISED (untrained, seed %d) until SFT trains it; audio window %d s",
+        EMBEDDED_MODEL_ID, seed, window,
+    )
+    return _finish(model, processor, EMBEDDED_MODEL_ID)
 
 
 def language_model_targets(modules: list[str]) -> str:
