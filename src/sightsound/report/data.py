@@ -1,0 +1,158 @@
+"""What a run report shows, as plain validated data (no database, no HTTP: the job collects it).
+
+The funnel and the verdict counts have the field names of ``GET /v1/stats`` (``funnel`` and
+``verdicts_by_kind``), so its JSON validates into them directly. Every section is optional: an empty
+one is drawn as "no data", never as an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+Weights = Literal["random", "pretrained", "trained"]
+
+
+class Funnel(BaseModel):
+    """From clips to accepted traces (the fields of the API's ``StatsOut.funnel``)."""
+
+    clips: int = 0
+    questions: int = 0
+    questions_by_split: dict[str, int] = Field(default_factory=dict)
+    jobs: int = 0
+    jobs_by_state: dict[str, int] = Field(default_factory=dict)
+    jobs_with_consensus: int = 0
+    jobs_unanimous: int = 0
+    traces_sampled: int = 0
+    traces_verified: int = 0
+    traces_accepted: int = 0
+    traces_rejected: int = 0
+
+    def split_counts(self) -> list[tuple[str, int]]:
+        """Questions per split, in the order train, validation, test (others after, by name)."""
+        order = {"train": 0, "validation": 1, "test": 2}
+        return sorted(self.questions_by_split.items(), key=lambda item: (order.get(item[0], 3), item[0]))
+
+    def steps(self) -> list[tuple[str, int]]:
+        """The funnel's bars, widest first."""
+        return [
+            ("clips", self.clips),
+            ("questions", self.questions),
+            ("jobs", self.jobs),
+            ("unanimous jobs", self.jobs_unanimous),
+            ("traces sampled", self.traces_sampled),
+            ("traces verified", self.traces_verified),
+            ("traces accepted", self.traces_accepted),
+        ]
+
+
+class VerdictCounts(BaseModel):
+    supported: int = 0
+    contradicted: int = 0
+    unverifiable: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.supported + self.contradicted + self.unverifiable
+
+
+class TrainingCurve(BaseModel):
+    """One stage of one training run: metric values per logged step (``None`` where not logged)."""
+
+    run: str = Field(..., min_length=1, description="The run's label, e.g. `CoT SFT+GRPO`.")
+    stage: str = Field(..., min_length=1, description="`sft` or `grpo`.")
+    steps: list[int]
+    loss: list[float | None] = Field(default_factory=list)
+    reward: list[float | None] = Field(default_factory=list)
+    accuracy: list[float | None] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _aligned(self) -> TrainingCurve:
+        for name in ("loss", "reward", "accuracy"):
+            values = getattr(self, name)
+            if values and len(values) != len(self.steps):
+                raise ValueError(f"{name} has {len(values)} values for {len(self.steps)} steps")
+        return self
+
+    def metric(self, name: str) -> list[float | None]:
+        values: list[float | None] = getattr(self, name)
+        return values
+
+    @classmethod
+    def from_history(cls, run: str, history: Sequence[Mapping[str, Any]]) -> list[TrainingCurve]:
+        """Curves per stage from a training run's ``progress.history`` (dicts with step, stage, metrics).
+
+        >>> curves = TrainingCurve.from_history("r", [{"stage": "sft", "step": 1, "loss": 2.0},
+        ...                                           {"stage": "grpo", "step": 1, "reward": 0.5}])
+        >>> [(c.stage, c.steps, c.loss, c.reward) for c in curves]
+        [('sft', [1], [2.0], []), ('grpo', [1], [], [0.5])]
+        """
+        stages: dict[str, list[Mapping[str, Any]]] = {}
+        for point in history:
+            stages.setdefault(str(point.get("stage", "train")), []).append(point)
+        curves = []
+        for stage, points in stages.items():
+            columns: dict[str, list[float | None]] = {}
+            for name in ("loss", "reward", "accuracy"):
+                values = [None if p.get(name) is None else float(p[name]) for p in points]
+                columns[name] = values if any(v is not None for v in values) else []
+            curves.append(
+                cls(run=run, stage=stage, steps=[int(p.get("step", i)) for i, p in enumerate(points)], **columns)
+            )
+        return curves
+
+
+class CategoryScore(BaseModel):
+    accuracy: float = Field(..., ge=0.0, le=1.0)
+    n: int = Field(..., ge=0)
+
+
+class ModelEvaluation(BaseModel):
+    """One model's accuracy on the test questions, overall and per category."""
+
+    model_label: str = Field(..., min_length=1)
+    overall_accuracy: float = Field(..., ge=0.0, le=1.0)
+    n: int = Field(..., ge=0)
+    per_category: dict[str, CategoryScore] = Field(default_factory=dict)
+
+
+class StageTiming(BaseModel):
+    stage: str = Field(..., min_length=1)
+    seconds: float = Field(..., ge=0.0)
+    note: str = ""
+
+
+class ModelUsed(BaseModel):
+    role: str = Field(..., description="teacher, verifier checker, student, ...")
+    name: str
+    weights: Weights = Field(..., description="`random`: built from a config, so its outputs mean nothing.")
+
+
+class Environment(BaseModel):
+    cpu: str = ""
+    torch_version: str = ""
+    python_version: str = ""
+    date: datetime | None = None
+    models: list[ModelUsed] = Field(default_factory=list)
+    extra: dict[str, str] = Field(default_factory=dict, description="Any other fact worth a row.")
+
+
+class ReportData(BaseModel):
+    title: str = "SightSound run report"
+    funnel: Funnel | None = None
+    verdicts_by_kind: dict[str, VerdictCounts] = Field(default_factory=dict)
+    training_curves: list[TrainingCurve] = Field(default_factory=list)
+    evaluations: list[ModelEvaluation] = Field(default_factory=list)
+    stage_timings: list[StageTiming] = Field(default_factory=list)
+    environment: Environment = Field(default_factory=Environment)
+    notes: list[str] = Field(default_factory=list, description="Free sentences shown under the title.")
+
+    def categories(self) -> list[str]:
+        """Every category any evaluation reports, sorted."""
+        return sorted({c for e in self.evaluations for c in e.per_category})
+
+    def random_models(self) -> list[ModelUsed]:
+        return [m for m in self.environment.models if m.weights == "random"]
