@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 
+from sightsound.db.catalog import question_fingerprint
 from sightsound.db.models import Split
 from sightsound.web import ProblemError
 
@@ -22,8 +22,7 @@ class QuestionIn:
     @property
     def fingerprint(self) -> str:
         """Same text, choices and answer → same question (uploads of it are deduplicated)."""
-        payload = json.dumps([self.text, list(self.choices), self.answer_index], ensure_ascii=False)
-        return hashlib.sha256(payload.encode()).hexdigest()
+        return question_fingerprint(self.text, self.choices, self.answer_index)
 
 
 def _bad(detail: str) -> ProblemError:

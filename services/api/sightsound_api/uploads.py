@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from sightsound.config import Settings
 from sightsound.media.errors import MediaError
 from sightsound.media.probe import MediaLimits, ProbeResult, probe_video
-from sightsound.media.store import MediaStore, sharded
+from sightsound.media.store import MediaStore, original_key
 from sightsound.web import ProblemError
 
 CHUNK = 1 << 20
@@ -71,7 +71,7 @@ async def validate(video: ReceivedVideo, settings: Settings) -> ProbeResult:
 
 async def store_original(video: ReceivedVideo, settings: Settings) -> str:
     store = MediaStore(settings.media_root)
-    return await run_in_threadpool(store.put_file, f"originals/{sharded(video.content_hash)}", video.path)
+    return await run_in_threadpool(store.put_file, original_key(video.content_hash), video.path)
 
 
 def upload_workdir(settings: Settings) -> tempfile.TemporaryDirectory[str]:

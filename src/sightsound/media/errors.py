@@ -68,3 +68,15 @@ class ResolutionTooLarge(MediaLimitExceeded):
 class TooManyFrames(MediaLimitExceeded):
     code = "too_many_frames"
     title = "Too many frames"
+
+
+class NotAudio(MediaError):
+    """An audio-only import (e.g. a benchmark's WAV file) that FFmpeg cannot read as audio."""
+
+    code = "not_audio"
+    title = "Not an audio file"
+
+
+class NoAudioStream(MediaError):
+    code = "no_audio_stream"
+    title = "No audio track"

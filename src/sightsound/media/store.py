@@ -35,6 +35,11 @@ def sharded(digest: str) -> str:
     return f"{digest[:2]}/{digest}"
 
 
+def original_key(content_hash: str) -> str:
+    """Where an uploaded or imported original lives in the store (one copy per content hash)."""
+    return f"originals/{sharded(content_hash)}"
+
+
 class MediaStore:
     """Writes objects under ``root`` with atomic renames and hands out their URLs."""
 

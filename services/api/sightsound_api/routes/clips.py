@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import selectinload
 
+from sightsound.db.catalog import ClipFacts, QuestionFacts, insert_clip, insert_question
 from sightsound.db.models import Claim, Clip, Job, Question, TeacherSample
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import SessionDep, SettingsDep
@@ -71,40 +72,29 @@ async def create_clip(
         probe = await validate(received, settings)
         media_url = await store_original(received, settings)
 
-    session.execute(
-        insert(Clip)
-        .values(
-            id=uuid.uuid4(),
-            content_hash=received.content_hash,
-            media_url=media_url,
-            filename=(received.filename or "")[:255] or None,
-            size_bytes=received.size_bytes,
-            duration_s=probe.duration_s,
-            fps=probe.fps,
-            width=probe.width,
-            height=probe.height,
-            has_audio=probe.has_audio,
-        )
-        .on_conflict_do_nothing(index_elements=[Clip.content_hash])
+    facts = ClipFacts(
+        content_hash=received.content_hash,
+        media_url=media_url,
+        filename=received.filename,
+        size_bytes=received.size_bytes,
+        duration_s=probe.duration_s,
+        fps=probe.fps,
+        width=probe.width,
+        height=probe.height,
+        has_audio=probe.has_audio,
     )
-    clip_id = session.scalar(select(Clip.id).where(Clip.content_hash == received.content_hash))
-    session.execute(
-        insert(Question)
-        .values(
-            id=uuid.uuid4(),
-            clip_id=clip_id,
-            fingerprint=question_in.fingerprint,
+    clip_id, _ = insert_clip(session, facts)
+    question_id, _ = insert_question(
+        session,
+        clip_id,
+        QuestionFacts(
             text=question_in.text,
-            choices=list(question_in.choices),
+            choices=question_in.choices,
             answer_index=question_in.answer_index,
             category=question_in.category,
             split=question_in.split,
             source=question_in.source,
-        )
-        .on_conflict_do_nothing(constraint="uq_questions_clip_fingerprint")
-    )
-    question_id = session.scalar(
-        select(Question.id).where(Question.clip_id == clip_id, Question.fingerprint == question_in.fingerprint)
+        ),
     )
     inserted = session.execute(
         insert(Job)

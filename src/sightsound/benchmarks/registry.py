@@ -1,0 +1,55 @@
+"""Benchmark name -> parser, media kind and naming: the benchmarks ``import_benchmark`` knows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sightsound.benchmarks import avqa, mmau, music_avqa
+from sightsound.benchmarks.items import ParsedBenchmark
+
+Parser = Callable[[list[Any], Path], ParsedBenchmark]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str  # also the ``source`` of its imported questions
+    parse: Parser
+    media: Literal["audio", "video"]  # audio: audio-only clips (no frames); video: the video ingest path
+    question_file: str  # the file users pass, as the benchmark ships it
+    media_field: str  # the entry field that names the media file
+    media_naming: str  # where the parser looks for each item's media, for error messages and docs
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in (
+        Benchmark(mmau.NAME, mmau.parse, "audio", "mmau-test-mini.json", "audio_id",
+                  "<media_dir>/<audio_id> or <media_dir>/<audio file name>"),
+        Benchmark(music_avqa.NAME, music_avqa.parse, "video", "avqa-test.json", "video_id",
+                  "<media_dir>/<video_id>.mp4"),
+        Benchmark(avqa.NAME, avqa.parse, "video", "val_qa.json", "video_name", "<media_dir>/<video_name>.mp4"),
+    )
+}
+
+
+class UnknownBenchmark(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def get_benchmark(name: str) -> Benchmark:
+    """
+    >>> get_benchmark("avqa").media
+    'video'
+    >>> get_benchmark("mmau")
+    Traceback (most recent call last):
+    ...
+    sightsound.benchmarks.registry.UnknownBenchmark: unknown benchmark 'mmau'; known: avqa, mmau-test-mini, music-avqa
+    """
+    try:
+        return BENCHMARKS[name]
+    except KeyError:
+        raise UnknownBenchmark(f"unknown benchmark {name!r}; known: {', '.join(sorted(BENCHMARKS))}") from None
