@@ -42,7 +42,7 @@ def test_fixture_parses_every_field() -> None:
     # "(B) It rises" names the choice "It rises " (trailing space in the file, stripped here)
     assert second.choices[1] == "It rises" and second.answer_index == 1 and second.category == "music"
     assert second.extra["sub-category"] == "Temporal Reasoning"
-    # three choices are kept as three (the database takes 2 to 6)
+    # three choices are kept as three (the database takes 2 to 4)
     assert third.choices == ("Yes, a single speaker", "Yes, several speakers", "No, there is no speech")
     assert third.answer_index == 2 and third.category == "speech" and third.extra["difficulty"] == "hard"
 
@@ -81,7 +81,8 @@ def _break(field: str, value: Any) -> dict[str, Any]:
         ("answer", "Birdsong", "'Birdsong' is not one of the choices"),
         ("answer", "(B) A steady electronic tone", "its letter (B) names 'Footsteps on gravel'"),
         ("answer", "(F) A steady electronic tone", "its letter (F) names no choice"),
-        ("choices", ["Only one"], "has 1 choices; a question needs 2 to 6"),
+        ("choices", ["Only one"], "has 1 choices; a question needs 2 to 4"),
+        ("choices", ["a", "b", "c", "d", "e"], "has 5 choices; a question needs 2 to 4"),
         ("choices", [], "has 0 choices"),
         ("choices", [f"c{i}" for i in range(8)], "has 8 choices"),
         ("choices", "Man, Woman", "is a JSON string, expected a list"),

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 # What the database stores (questions.ck_questions_choice_count, questions.category, questions.source_ref).
 MIN_CHOICES = 2
-MAX_CHOICES = 6
+MAX_CHOICES = 4  # the student answers with a letter A-D
 MAX_CATEGORY_CHARS = 64
 MAX_SOURCE_ID_CHARS = 255
 
