@@ -1,4 +1,4 @@
-"""Run the whole stack locally as processes: api, teacher, verifier (uvicorn) and a Celery worker.
+"""Run the whole stack locally as processes: api, teacher, verifier, student (uvicorn) and a Celery worker.
 
 Used by ``sightsound stack up`` / ``sightsound demo`` and by the end-to-end tests, so the tests start
 the services exactly the way a user does. Each process gets its own process group and is stopped with
@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+#: Started by every stack; stopped first, in this order (the api before what it calls).
+CORE_PROCESSES = ("api", "worker", "teacher", "verifier", "student")
 
 
 def free_port() -> int:
@@ -88,7 +91,7 @@ def trainer_worker_process(log_dir: Path, name: str = "trainer") -> ServiceProce
 
 @dataclass
 class Stack:
-    """The four processes of a local SightSound, on free loopback ports."""
+    """The processes of a local SightSound (api, teacher, verifier, student, worker), on free loopback ports."""
 
     env: dict[str, str]
     log_dir: Path
@@ -96,6 +99,7 @@ class Stack:
     api_port: int = field(default_factory=free_port)
     teacher_port: int = field(default_factory=free_port)
     verifier_port: int = field(default_factory=free_port)
+    student_port: int = field(default_factory=free_port)
     worker_queues: str = "ingest,reason,verify"
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
@@ -104,6 +108,7 @@ class Stack:
             **self.env,
             "SIGHTSOUND_TEACHER_URL": self.url(self.teacher_port),
             "SIGHTSOUND_VERIFIER_URL": self.url(self.verifier_port),
+            "SIGHTSOUND_STUDENT_URL": self.url(self.student_port),
             "SIGHTSOUND_API_PUBLIC_URL": self.url(self.api_port),
             "PYTHONUNBUFFERED": "1",
         }
@@ -111,6 +116,7 @@ class Stack:
         self.processes = {
             "teacher": self._uvicorn("teacher", "sightsound_teacher", self.teacher_port, py),
             "verifier": self._uvicorn("verifier", "sightsound_verifier", self.verifier_port, py),
+            "student": self._uvicorn("student", "sightsound_trainer.serving", self.student_port, py),
             "api": self._uvicorn("api", "sightsound_api", self.api_port, py),
             "worker": self.worker_process(),
         }
@@ -175,10 +181,10 @@ class Stack:
         return trainer
 
     def stop(self) -> None:
-        for name in ("api", "worker", "teacher", "verifier"):
+        for name in CORE_PROCESSES:
             self.processes[name].stop()
         for name, proc in self.processes.items():  # added workers (a trainer, say)
-            if name not in ("api", "worker", "teacher", "verifier"):
+            if name not in CORE_PROCESSES:
                 proc.stop()
 
     def __enter__(self) -> Stack:
