@@ -1,10 +1,10 @@
-# SightSound developer commands. `make demo` runs the main job; `make test` runs the tests.
+# SightSound developer commands. `make run` runs the main job; `make test` runs the tests.
 PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install demo stack test lint typecheck compose-check clean
+.PHONY: install run demo services-up stack test lint typecheck compose-check clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,8 +18,17 @@ install: $(BIN)/python
 	# timm only for its ImageNet class-name files (Apache-2.0): its import needs torchvision, never imported.
 	$(BIN)/pip install -q --no-deps timm==1.0.31
 
-demo: install
+# The main job end to end on the embedded defaults (see README); leaves the API up (Ctrl-C stops it).
+run: services-up install
+	$(BIN)/sightsound run
+
+# One generated clip through teacher and verifier (a quick smoke test of the pipeline).
+demo: services-up install
 	$(BIN)/sightsound demo
+
+# System packages (ffmpeg, espeak-ng, Debian sounds, PostgreSQL, Redis) if missing; PostgreSQL and Redis started.
+services-up:
+	bash scripts/system_setup.sh
 
 stack: install
 	$(BIN)/sightsound stack up
