@@ -1,4 +1,5 @@
-"""The ``sightsound`` command: database, local stack, the demo job, the stuck-job reaper, settings."""
+"""The ``sightsound`` command: database, local stack, the demo, the stuck-job reaper, settings; the main job
+and the API operations are in :mod:`sightsound.cli_ops`."""
 
 from __future__ import annotations
 
@@ -183,7 +184,9 @@ def cmd_settings(_: Settings, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sightsound", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="sightsound", description="SightSound: distil audio reasoning from a vision teacher into an audio student."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create the database if needed and apply migrations").set_defaults(
         func=cmd_migrate
@@ -208,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("settings", help="print the effective settings")
     st.add_argument("--markdown", action="store_true", help="the README table of all settings")
     st.set_defaults(func=cmd_settings)
+    from sightsound.cli_ops import register
+
+    register(sub)
     return parser
 
 

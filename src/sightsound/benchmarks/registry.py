@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sightsound.benchmarks import avqa, mmau, music_avqa
+from sightsound.benchmarks import avqa, mmau, music_avqa, sample
 from sightsound.benchmarks.items import ParsedBenchmark
 
 Parser = Callable[[list[Any], Path], ParsedBenchmark]
@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark(music_avqa.NAME, music_avqa.parse, "video", "avqa-test.json", "video_id",
                   "<media_dir>/<video_id>.mp4"),
         Benchmark(avqa.NAME, avqa.parse, "video", "val_qa.json", "video_name", "<media_dir>/<video_name>.mp4"),
+        Benchmark(sample.NAME, sample.parse, "video", "test-questions.json", "path", "<media_dir>/<path>"),
     )
 }
 
@@ -47,7 +48,7 @@ def get_benchmark(name: str) -> Benchmark:
     >>> get_benchmark("mmau")
     Traceback (most recent call last):
     ...
-    sightsound.benchmarks.registry.UnknownBenchmark: unknown benchmark 'mmau'; known: avqa, mmau-test-mini, music-avqa
+    sightsound.benchmarks.registry.UnknownBenchmark: unknown benchmark 'mmau'; known: avqa, mmau-test-mini, music-avqa, sightsound-sample
     """
     try:
         return BENCHMARKS[name]

@@ -1,0 +1,59 @@
+"""What the main job does and how big it is: sized so the whole job runs in minutes on a 2-core CPU."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SAMPLE_SOURCE = "sightsound-sample"
+
+
+@dataclass
+class MainJobOptions:
+    workdir: Path = Path("var/mainjob")
+    report_dir: Path = Path("var/report")
+    log_dir: Path = Path("var/logs")
+    api_port: int = 8000
+    train_clips: int = 24
+    test_clips: int = 12
+    seed: int = 0
+    samples_per_question: int = 2  # K: the embedded teacher writes ~100 tokens per sample at ~20 tok/s here
+    teacher_max_new_tokens: int = 96
+    student_model: str = "embedded"
+    sft_epochs: float = 2.0
+    sft_batch_size: int = 4
+    sft_learning_rate: float = 3e-4
+    grpo_steps: int = 4
+    grpo_prompts_per_step: int = 2
+    grpo_generations: int = 4
+    grpo_max_new_tokens: int = 64
+    grpo_learning_rate: float = 2e-5
+    lora_rank: int = 8
+    eval_max_new_tokens: int = 96
+    keep_running: bool = True
+    stage_timeout_s: float = 1800.0
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The training runs' hyperparameters (the same for every run, so runs differ only by data)."""
+        return {
+            "seed": self.seed,
+            "lora": {"rank": self.lora_rank, "alpha": 2 * self.lora_rank, "train_projector": True},
+            "sft": {
+                "epochs": self.sft_epochs,
+                "batch_size": self.sft_batch_size,
+                "learning_rate": self.sft_learning_rate,
+                "warmup_ratio": 0.1,
+                "max_length": 512,
+                "save_every_steps": 10_000,
+            },
+            "grpo": {
+                "steps": self.grpo_steps,
+                "prompts_per_step": self.grpo_prompts_per_step,
+                "num_generations": self.grpo_generations,
+                "max_new_tokens": self.grpo_max_new_tokens,
+                "learning_rate": self.grpo_learning_rate,
+                "save_every_steps": 10_000,
+            },
+        }
