@@ -194,7 +194,7 @@ class Settings(BaseSettings):
     )
 
     # --- student serving and evaluations ---------------------------------------------------------
-    student_url: str = Field("http://127.0.0.1:8003", description="Base URL of the student service.")
+    student_url: str = Field("http://127.0.0.1:8004", description="Base URL of the student service.")
     student_base_models: list[str] = Field(
         ["embedded"],
         description="Untrained students the student service may load as `base:<name>` (JSON list); "
