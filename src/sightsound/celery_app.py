@@ -11,7 +11,7 @@ from kombu.entity import Queue
 
 from sightsound.config import Settings, get_settings
 
-STAGE_QUEUES = ("ingest", "reason", "verify", "train")
+STAGE_QUEUES = ("ingest", "reason", "verify", "train", "evaluate")
 
 TASK_ROUTES = {
     "sightsound.ingest_job": {"queue": "ingest"},
@@ -19,6 +19,7 @@ TASK_ROUTES = {
     "sightsound.verify_job": {"queue": "verify"},
     "sightsound.reap_stuck_jobs": {"queue": "ingest"},
     "sightsound.train_run": {"queue": "train"},
+    "sightsound.evaluate": {"queue": "evaluate"},
 }
 
 

@@ -78,11 +78,11 @@ class ServiceProcess:
 
 
 def trainer_worker_process(log_dir: Path, name: str = "trainer") -> ServiceProcess:
-    """A Celery worker of the trainer on the ``train`` queue: one run at a time, a fresh child per run (so a
-    run's GPU memory goes back when it ends)."""
+    """A Celery worker of the trainer on the ``train`` and ``evaluate`` queues: one run or evaluation at a time,
+    a fresh child per task (so its GPU memory goes back when it ends)."""
     argv = [
         sys.executable, "-m", "celery", "-A", "sightsound_trainer.worker", "worker",
-        "--queues", "train", "--concurrency", "1", "--pool", "prefork", "--max-tasks-per-child", "1",
+        "--queues", "train,evaluate", "--concurrency", "1", "--pool", "prefork", "--max-tasks-per-child", "1",
         "--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h",
         "--without-gossip", "--without-mingle",
     ]  # fmt: skip

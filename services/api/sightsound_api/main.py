@@ -8,7 +8,18 @@ from sightsound.config import Settings, get_settings
 from sightsound.pipeline.dispatch import Dispatcher
 from sightsound.web import ServiceMetrics, install_problem_handlers
 from sightsound_api.metrics import PipelineCollector
-from sightsound_api.routes import checkpoints, clips, datasets, health, jobs, stats, student, traces, training_runs
+from sightsound_api.routes import (
+    checkpoints,
+    clips,
+    datasets,
+    evaluations,
+    health,
+    jobs,
+    stats,
+    student,
+    traces,
+    training_runs,
+)
 
 DESCRIPTION = """
 SightSound turns audio-visual clips into verified audio reasoning traces (SightSound-R1).
@@ -30,6 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = ServiceMetrics("api")
     metrics.registry.register(PipelineCollector(settings))
     metrics.install(app)
-    for module in (health, clips, jobs, traces, datasets, training_runs, stats, checkpoints, student):
+    for module in (health, clips, jobs, traces, datasets, training_runs, stats, evaluations, checkpoints, student):
         app.include_router(module.router)
     return app

@@ -1,7 +1,8 @@
-"""Entry point of the trainer worker: ``celery -A sightsound_trainer.worker worker -Q train --concurrency 1``.
+"""Entry point of the trainer worker: ``celery -A sightsound_trainer.worker worker -Q train,evaluate --concurrency 1``.
 
-One run at a time per worker (``--concurrency 1``; Celery's prefetch multiplier is 1). Use
-``--max-tasks-per-child 1`` so each run gets a fresh process and gives all its GPU memory back.
+It runs training runs (queue ``train``) and evaluations (queue ``evaluate``), one task at a time per worker
+(``--concurrency 1``; Celery's prefetch multiplier is 1). Use ``--max-tasks-per-child 1`` so each run or
+evaluation gets a fresh process and gives all its GPU memory back.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 
 from sightsound.celery_app import celery_app
 from sightsound_trainer import tasks as _tasks  # noqa: F401  (registers sightsound.train_run)
+from sightsound_trainer.evaluation import tasks as _evaluation_tasks  # noqa: F401  (registers sightsound.evaluate)
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

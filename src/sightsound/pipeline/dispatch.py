@@ -26,6 +26,12 @@ class Dispatcher:
 
         self.app.send_task(TRAIN_TASK, args=[str(run_id)], queue=TRAIN_QUEUE)
 
+    def send_evaluation(self, evaluation_id: uuid.UUID | str) -> None:
+        """Send an evaluation to the ``evaluate`` queue (the trainer worker implements the task)."""
+        from sightsound.contracts.evaluation import EVALUATE_QUEUE, EVALUATE_TASK
+
+        self.app.send_task(EVALUATE_TASK, args=[str(evaluation_id)], queue=EVALUATE_QUEUE)
+
     def try_enqueue(self, stage: str, job_id: uuid.UUID | str) -> bool:
         """Enqueue, but never fail the caller: PostgreSQL has the job and the reaper re-sends it."""
         try:

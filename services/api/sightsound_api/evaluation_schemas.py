@@ -1,0 +1,52 @@
+"""Response models of the evaluation routes (the request and the evaluation itself are shared contracts)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sightsound.contracts.evaluation import EvaluationOut, EvaluationResults
+from sightsound.db.models import Split
+
+
+class EvaluationPage(BaseModel):
+    items: list[EvaluationOut]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page; null at the end.")
+
+
+class EvaluationItemOut(BaseModel):
+    """One question as the evaluated model answered it."""
+
+    id: int
+    question_id: uuid.UUID
+    question: str
+    choices: list[str]
+    category: str | None
+    gold_index: int | None = Field(..., description="The right choice (0 = A).")
+    predicted_index: int | None = Field(..., description="The choice read from the answer; null: unanswered.")
+    correct: bool
+    output: str = Field(..., description="What the model said (the teacher: its vote and first sample).")
+    parse_error: str | None = Field(
+        ..., description="Why no answer was read; starts with `not asked: ` when the question could not be asked."
+    )
+    latency_ms: float
+    created_at: datetime
+
+
+class EvaluationItemPage(BaseModel):
+    items: list[EvaluationItemOut]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page; null at the end.")
+
+
+class EvaluationReport(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    evaluation_id: uuid.UUID
+    model_ref: str
+    model_label: str
+    benchmark: str
+    split: Split
+    results: EvaluationResults
+    finished_at: datetime | None

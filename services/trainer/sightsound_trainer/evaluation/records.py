@@ -1,0 +1,224 @@
+"""An evaluation's rows in PostgreSQL: lock, claim, its questions, items upserted per batch, progress, outcome.
+
+As for training runs, a worker holds a session-level advisory lock on the evaluation while it works on it:
+a redelivered message finds the lock taken and leaves it alone, and an evaluation whose worker died has a
+free lock and is taken again. Items are unique per (evaluation, question) and upserted, so an evaluation
+taken again answers only the questions that have no item yet and never writes a duplicate row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from sightsound.config import Settings
+from sightsound.contracts.evaluation import EvaluationProgress, EvaluationSettings
+from sightsound.db.models import Clip, Evaluation, EvaluationItem, Question, RunState, Split
+from sightsound.db.session import get_engine, session_scope
+
+TERMINAL = frozenset({RunState.succeeded, RunState.failed, RunState.cancelled})
+#: The first key of the two-key advisory locks of evaluations (training runs use 0x5452).
+LOCK_SPACE = 0x4556  # "EV"
+
+
+class EvaluationSkipped(Exception):
+    """The evaluation is finished, missing, or being worked on by another worker: nothing to do."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _lock_key(evaluation_id: uuid.UUID) -> int:
+    return int.from_bytes(evaluation_id.bytes[:4], "big", signed=True)
+
+
+@contextlib.contextmanager
+def evaluation_lock(settings: Settings, evaluation_id: uuid.UUID) -> Iterator[Connection]:
+    """Hold the evaluation's advisory lock for the duration, or raise :class:`EvaluationSkipped`."""
+    with get_engine(settings.database_url).connect() as conn:
+        got = conn.execute(select(func.pg_try_advisory_lock(LOCK_SPACE, _lock_key(evaluation_id)))).scalar()
+        conn.commit()
+        if not got:
+            raise EvaluationSkipped(f"evaluation {evaluation_id} is being run by another worker")
+        try:
+            yield conn
+        finally:
+            conn.execute(select(func.pg_advisory_unlock(LOCK_SPACE, _lock_key(evaluation_id))))
+            conn.commit()
+
+
+def lock_is_free(settings: Settings, evaluation_id: uuid.UUID) -> bool:
+    try:
+        with evaluation_lock(settings, evaluation_id):
+            return True
+    except EvaluationSkipped:
+        return False
+
+
+@dataclass(frozen=True)
+class EvaluationSpec:
+    evaluation_id: uuid.UUID
+    model_ref: str
+    benchmark: str
+    split: Split
+    settings: EvaluationSettings
+    attempt: int
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """One question to ask, with where its clip's audio and frames are."""
+
+    id: uuid.UUID
+    text: str
+    choices: list[str]
+    answer_index: int
+    category: str | None
+    audio_url: str | None
+    frame_urls: list[str] | None
+
+
+def claim_evaluation(settings: Settings, evaluation_id: uuid.UUID) -> EvaluationSpec:
+    """Move a queued (or orphaned running) evaluation to running; raises :class:`EvaluationSkipped` if there
+    is nothing to do."""
+    with session_scope(settings.database_url) as session:
+        evaluation = session.get(Evaluation, evaluation_id, with_for_update=True)
+        if evaluation is None or evaluation.state in TERMINAL:
+            why = "does not exist" if evaluation is None else f"is {evaluation.state.value}"
+            raise EvaluationSkipped(f"evaluation {evaluation_id} {why}")
+        evaluation.state = RunState.running
+        evaluation.attempts += 1
+        evaluation.started_at = evaluation.started_at or _now()
+        evaluation.error = None
+        return EvaluationSpec(
+            evaluation_id=evaluation.id,
+            model_ref=evaluation.model_ref,
+            benchmark=evaluation.benchmark,
+            split=evaluation.split,
+            settings=EvaluationSettings.model_validate(evaluation.settings),
+            attempt=evaluation.attempts,
+        )
+
+
+def select_questions(settings: Settings, spec: EvaluationSpec) -> list[QuestionRow]:
+    """The questions of the benchmark and split that have a gold answer (and one of the categories, if
+    asked), in a fixed order (benchmark item id, then question id), at most ``limit`` of them."""
+    stmt = (
+        select(Question.id, Question.text, Question.choices, Question.answer_index, Question.category,
+               Clip.audio_url, Clip.frame_urls)
+        .join(Clip, Clip.id == Question.clip_id)
+        .where(Question.source == spec.benchmark, Question.split == spec.split, Question.answer_index.is_not(None))
+        .order_by(Question.source_ref.asc().nulls_last(), Question.id)
+    )
+    if spec.settings.categories:
+        stmt = stmt.where(Question.category.in_(spec.settings.categories))
+    if spec.settings.limit is not None:
+        stmt = stmt.limit(spec.settings.limit)
+    with session_scope(settings.database_url) as session:
+        rows = session.execute(stmt).all()
+    return [QuestionRow(id=r.id, text=r.text, choices=[str(c) for c in r.choices], answer_index=int(r.answer_index),
+                        category=r.category, audio_url=r.audio_url,
+                        frame_urls=[str(f) for f in r.frame_urls] if r.frame_urls else None) for r in rows]
+
+
+def answered_question_ids(settings: Settings, evaluation_id: uuid.UUID) -> set[uuid.UUID]:
+    with session_scope(settings.database_url) as session:
+        return set(session.scalars(select(EvaluationItem.question_id)
+                                   .where(EvaluationItem.evaluation_id == evaluation_id)))
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """An answer about to be stored (one ``evaluation_items`` row)."""
+
+    question_id: uuid.UUID
+    category: str | None
+    predicted_index: int | None
+    correct: bool
+    output: str
+    parse_error: str | None
+    latency_ms: float
+
+
+def save_batch(settings: Settings, evaluation_id: uuid.UUID, items: Sequence[ItemRow],
+               progress: EvaluationProgress) -> None:
+    """Upsert one batch's items and the progress in one transaction (so ``done`` never runs ahead)."""
+    with session_scope(settings.database_url) as session:
+        if items:
+            stmt = insert(EvaluationItem).values([
+                {"evaluation_id": evaluation_id, "question_id": i.question_id, "category": i.category,
+                 "predicted_index": i.predicted_index, "correct": i.correct, "output": i.output,
+                 "parse_error": i.parse_error, "latency_ms": i.latency_ms} for i in items
+            ])
+            stmt = stmt.on_conflict_do_update(
+                constraint="uq_evaluation_items_question",
+                set_={name: stmt.excluded[name] for name in
+                      ("category", "predicted_index", "correct", "output", "parse_error", "latency_ms")},
+            )
+            session.execute(stmt)
+        set_progress(session, evaluation_id, progress)
+
+
+def set_progress(session: Session, evaluation_id: uuid.UUID, progress: EvaluationProgress) -> None:
+    session.execute(update(Evaluation).where(Evaluation.id == evaluation_id)
+                    .values(progress=progress.model_dump(mode="json")))
+
+
+def record_progress(settings: Settings, evaluation_id: uuid.UUID, progress: EvaluationProgress) -> None:
+    with session_scope(settings.database_url) as session:
+        set_progress(session, evaluation_id, progress)
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """An item with its question's choices (to tell how its answer was read)."""
+
+    question_id: uuid.UUID
+    category: str | None
+    choices: list[str]
+    predicted_index: int | None
+    correct: bool
+    output: str
+    parse_error: str | None
+    latency_ms: float
+
+
+def stored_items(settings: Settings, evaluation_id: uuid.UUID) -> list[StoredItem]:
+    with session_scope(settings.database_url) as session:
+        rows = session.execute(
+            select(EvaluationItem, Question.choices)
+            .join(Question, Question.id == EvaluationItem.question_id)
+            .where(EvaluationItem.evaluation_id == evaluation_id)
+            .order_by(EvaluationItem.id)
+        ).all()
+    return [StoredItem(question_id=item.question_id, category=item.category, choices=[str(c) for c in choices],
+                       predicted_index=item.predicted_index, correct=item.correct, output=item.output,
+                       parse_error=item.parse_error, latency_ms=item.latency_ms) for item, choices in rows]
+
+
+def finish_evaluation(settings: Settings, evaluation_id: uuid.UUID, state: RunState, *,
+                      results: dict[str, Any] | None = None, error: str | None = None) -> None:
+    values: dict[str, Any] = {"state": state, "error": error[:4000] if error else None, "finished_at": _now()}
+    if results is not None:
+        values["results"] = results
+    with session_scope(settings.database_url) as session:
+        session.execute(update(Evaluation).where(Evaluation.id == evaluation_id).values(**values))
+
+
+def orphaned_evaluations(settings: Settings) -> list[uuid.UUID]:
+    """Queued or running evaluations that no worker holds (their worker died, or their message was lost)."""
+    with session_scope(settings.database_url) as session:
+        ids = list(session.scalars(
+            select(Evaluation.id).where(Evaluation.state.in_([RunState.queued, RunState.running]))
+            .order_by(Evaluation.created_at)
+        ))
+    return [evaluation_id for evaluation_id in ids if lock_is_free(settings, evaluation_id)]

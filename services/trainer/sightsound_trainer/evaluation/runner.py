@@ -1,0 +1,160 @@
+"""An evaluation from claim to results: select its questions, load the model once, answer in batches, and
+summarize. Any error fails the evaluation with its reason; the items answered so far stay, so a re-sent
+evaluation goes on where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sightsound.config import Settings
+from sightsound.contracts.evaluation import NOT_ASKED, READINGS, EvaluationProgress, Reading
+from sightsound.contracts.teacher import ReasonRequest, ReasonResponse
+from sightsound.db.models import RunState
+from sightsound.db.session import session_scope
+from sightsound.evaluation.summary import ItemOutcome, summarize
+from sightsound.evaluation.teacher import teacher_skip_reason
+from sightsound.registry import TEACHER, BadModelName, UnknownModel, parse_model_ref, resolve_model
+from sightsound_trainer.answers import parse_answer
+from sightsound_trainer.evaluation.answerers import Answerer, StudentAnswerer, TeacherAnswerer, student_device
+from sightsound_trainer.evaluation.records import (
+    EvaluationSkipped,
+    EvaluationSpec,
+    QuestionRow,
+    StoredItem,
+    answered_question_ids,
+    claim_evaluation,
+    evaluation_lock,
+    finish_evaluation,
+    record_progress,
+    save_batch,
+    select_questions,
+    stored_items,
+)
+from sightsound_trainer.inference import LoadedStudent, load_base, load_checkpoint
+from sightsound_trainer.student import StudentLoadError
+
+log = logging.getLogger(__name__)
+
+TeacherCall = Callable[[ReasonRequest], ReasonResponse]
+
+
+class EvaluationFailed(Exception):
+    """The evaluation cannot go on; the message is the reason recorded for the user."""
+
+
+def askable(questions: Sequence[QuestionRow], teacher: bool) -> tuple[list[QuestionRow], dict[str, int]]:
+    """The questions the model can be asked, and how many were skipped for each reason."""
+    if not teacher:
+        return list(questions), {}
+    kept: list[QuestionRow] = []
+    skipped: dict[str, int] = {}
+    for q in questions:
+        reason = teacher_skip_reason(len(q.choices), q.frame_urls)
+        if reason is None:
+            kept.append(q)
+        else:
+            skipped[reason] = skipped.get(reason, 0) + 1
+    return kept, skipped
+
+
+def outcome(item: StoredItem, teacher: bool) -> ItemOutcome:
+    """What :func:`~sightsound.evaluation.summary.summarize` needs of a stored item. How a student's answer
+    was read is read again from its text (the same pure reader that chose the answer)."""
+    if (item.parse_error or "").startswith(NOT_ASKED):
+        return ItemOutcome(item.category, False, None, error=True, latency_ms=item.latency_ms)
+    reading: Reading | None = None
+    if teacher:
+        # The teacher service reads each sample's <answer> tag; the vote picks among those.
+        reading = "tag" if item.predicted_index is not None else None
+    else:
+        parsed = parse_answer(item.output, item.choices)
+        if parsed.index is not None and parsed.index == item.predicted_index:
+            reading = next((r for r in READINGS if r == parsed.how), None)
+    return ItemOutcome(item.category, item.correct and reading is not None, reading, latency_ms=item.latency_ms)
+
+
+def load_model(settings: Settings, model_ref: str) -> LoadedStudent:
+    """The student ``model_ref`` names, on ``student_device``; :class:`EvaluationFailed` says why not."""
+    try:
+        ref = parse_model_ref(model_ref)
+        with session_scope(settings.database_url) as session:
+            resolved = resolve_model(session, ref, settings.student_base_models)
+        if resolved.folder is not None:
+            loaded = load_checkpoint(resolved.folder, ref=resolved.ref, variant=resolved.variant)
+        else:
+            loaded = load_base(resolved.base_model)
+    except (BadModelName, UnknownModel) as exc:
+        raise EvaluationFailed(f"model {model_ref}: {exc}") from exc
+    except StudentLoadError as exc:
+        raise EvaluationFailed(f"model {model_ref} did not load: {exc}") from exc
+    loaded.student.model.to(student_device(settings.student_device))
+    return loaded
+
+
+def answerer_for(settings: Settings, spec: EvaluationSpec, teacher_call: TeacherCall | None) -> Answerer:
+    if spec.model_ref == TEACHER:
+        if teacher_call is None:
+            from sightsound.clients.teacher import TeacherClient
+
+            teacher_call = TeacherClient(settings.teacher_url, timeout_s=settings.http_timeout_s).reason
+        return TeacherAnswerer(settings, teacher_call)
+    loaded = load_model(settings, spec.model_ref)
+    log.info("evaluation %s: %s loaded in %.1f s", spec.evaluation_id, loaded.ref, loaded.load_s)
+    return StudentAnswerer(loaded, spec.settings.max_new_tokens, spec.settings.temperature)
+
+
+def run_evaluation(settings: Settings, spec: EvaluationSpec,
+                   teacher_call: TeacherCall | None = None) -> dict[str, Any]:
+    """Answer every question that has no item yet, then return the results of all items."""
+    teacher = spec.model_ref == TEACHER
+    questions, skipped = askable(select_questions(settings, spec), teacher)
+    answered = answered_question_ids(settings, spec.evaluation_id)
+    todo = [q for q in questions if q.id not in answered]
+    done = len(questions) - len(todo)
+    log.info("evaluation %s (attempt %d): %s on %s/%s: %d questions, %d answered already, %d skipped",
+             spec.evaluation_id, spec.attempt, spec.model_ref, spec.benchmark, spec.split.value, len(questions),
+             done, sum(skipped.values()))
+    record_progress(settings, spec.evaluation_id, EvaluationProgress(done=done, total=len(questions)))
+    if todo:
+        answerer = answerer_for(settings, spec, teacher_call)
+        started, asked = time.perf_counter(), 0
+        size = spec.settings.batch_size
+        for start in range(0, len(todo), size):
+            batch = todo[start : start + size]
+            rows = answerer.answer(batch)
+            asked += len(batch)
+            per_question = (time.perf_counter() - started) / asked
+            left = len(todo) - asked
+            save_batch(settings, spec.evaluation_id, rows, EvaluationProgress(
+                done=done + asked, total=len(questions), eta_s=round(per_question * left, 1)))
+    items = stored_items(settings, spec.evaluation_id)
+    wanted = {q.id for q in questions}
+    outcomes = [outcome(item, teacher) for item in items if item.question_id in wanted]
+    return summarize(outcomes, skipped).model_dump(mode="json")
+
+
+def execute_evaluation(settings: Settings, evaluation_id: uuid.UUID,
+                       teacher_call: TeacherCall | None = None) -> RunState | None:
+    """Claim, run and finish an evaluation (the Celery task's body). None when there was nothing to do."""
+    try:
+        with evaluation_lock(settings, evaluation_id):
+            spec = claim_evaluation(settings, evaluation_id)
+            try:
+                results = run_evaluation(settings, spec, teacher_call)
+            except EvaluationFailed as exc:
+                finish_evaluation(settings, evaluation_id, RunState.failed, error=str(exc))
+                return RunState.failed
+            except Exception as exc:
+                log.exception("evaluation %s failed", evaluation_id)
+                finish_evaluation(settings, evaluation_id, RunState.failed, error=f"{type(exc).__name__}: {exc}")
+                return RunState.failed
+            finish_evaluation(settings, evaluation_id, RunState.succeeded, results=results)
+            return RunState.succeeded
+    except EvaluationSkipped as skipped:
+        log.info("skip evaluation %s: %s", evaluation_id, skipped)
+        return None
