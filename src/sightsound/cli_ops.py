@@ -47,7 +47,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     options = MainJobOptions(api_port=args.port, train_clips=args.train_clips, test_clips=args.test_clips,
                              samples_per_question=args.k, keep_running=not args.exit, seed=args.seed,
-                             report_dir=Path(args.report_dir), log_dir=Path(args.log_dir))
+                             report_dir=Path(args.report_dir), log_dir=Path(args.log_dir),
+                             workdir=Path(args.workdir), student_model=args.student, sft_epochs=args.sft_epochs,
+                             grpo_steps=args.grpo_steps)
     return run_main_job(settings, options)
 
 
@@ -175,12 +177,18 @@ def _with_api(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def register(sub: Any) -> None:
     """Add the commands to the ``sightsound`` parser's subparsers."""
+    from sightsound.mainjob.options import MainJobOptions
+
     run = sub.add_parser("run", help="the main job end to end on the embedded defaults (see README)")
     run.add_argument("--port", type=int, default=8000, help="API port")
-    run.add_argument("--train-clips", type=int, default=24)
-    run.add_argument("--test-clips", type=int, default=12)
-    run.add_argument("--k", type=int, default=2, help="teacher samples per question")
+    run.add_argument("--train-clips", type=int, default=MainJobOptions.train_clips)
+    run.add_argument("--test-clips", type=int, default=MainJobOptions.test_clips)
+    run.add_argument("--k", type=int, default=MainJobOptions.samples_per_question, help="teacher samples per question")
     run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--student", default="embedded", help="student model (embedded: assembled from shipped weights)")
+    run.add_argument("--sft-epochs", type=float, default=MainJobOptions.sft_epochs)
+    run.add_argument("--grpo-steps", type=int, default=MainJobOptions.grpo_steps)
+    run.add_argument("--workdir", default="var/mainjob", help="sample set, datasets and checkpoints")
     run.add_argument("--report-dir", default="var/report")
     run.add_argument("--log-dir", default="var/logs")
     run.add_argument("--exit", action="store_true", help="stop the stack after the report (default: keep it up)")

@@ -37,12 +37,14 @@ class ServiceProcess:
     health_url: str | None
     log_path: Path
     popen: subprocess.Popen[bytes] | None = None
+    env_overrides: dict[str, str] = field(default_factory=dict)  # this process only (threads, say)
 
     def start(self, env: Mapping[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
-            self.argv, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.argv, env={**env, **self.env_overrides}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
 

@@ -76,6 +76,21 @@ def stack_env(settings: Settings, options: MainJobOptions) -> dict[str, str]:
     return env
 
 
+#: Services that work at the same time during the pipeline stage (teacher on one clip while the verifier
+#: checks the previous one): one intra-op thread each, so they share the cores instead of oversubscribing
+#: them (OpenMP threads spinning against each other made 2-thread processes 5-15x slower on 2 busy cores).
+#: The trainer worker, which works alone, keeps every core.
+SINGLE_THREADED = ("teacher", "verifier", "worker", "api", "student")
+
+
+def pin_threads(stack: Any) -> None:
+    for name in SINGLE_THREADED:
+        if name in stack.processes and "OMP_NUM_THREADS" not in os.environ:
+            stack.processes[name].env_overrides.update(
+                {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "SIGHTSOUND_VERIFIER_CPU_THREADS": "1"}
+            )
+
+
 def _latest_per_stage(checkpoints: list[Json]) -> dict[str, Json]:
     latest: dict[str, Json] = {}
     for ckpt in checkpoints:
@@ -162,6 +177,8 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
     from sightsound.mainjob.test_split import build_and_import
     from sightsound.stack import Stack
 
+    # SIGTERM unwinds like Ctrl-C, so the stack's processes (own sessions) are stopped, never orphaned.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     log = JobLog()
     options.workdir.mkdir(parents=True, exist_ok=True)
     with log.stage("database"):
@@ -172,10 +189,11 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
         say(f"    {len(sample.train)} train clips, {len(sample.test)} test questions imported "
             f"({sample.imported_summary})")
     stack = Stack(env=stack_env(settings, options), log_dir=options.log_dir, api_port=options.api_port)
-    with log.stage("start the stack (api, teacher, verifier, workers, student service)"):
-        stack.start()
-        stack.add_trainer_worker()
+    pin_threads(stack)
     try:
+        with log.stage("start the stack (api, teacher, verifier, workers, student service)"):
+            stack.start()
+            stack.add_trainer_worker()
         api = ApiClient(stack.api_url, timeout_s=300)
         with log.stage(f"teacher (K={options.samples_per_question}) and verifier on the train split"):
             jobs = wait_jobs(api, submit_train_split(api, sample.train), options.stage_timeout_s)
@@ -213,6 +231,10 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
         return 0
     finally:
         stack.stop()
+
+
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _serve_until_interrupted(stack: Any) -> None:
