@@ -3,7 +3,8 @@
 The trained shape is ``<think>…</think><answer>X</answer>`` (:mod:`.rewards` pays only for it). An
 evaluation must also score students that never learned the tags (the base model), so when there is no
 single ``<answer>`` letter the answer is read leniently, and the way it was read is recorded: a lone
-letter ("B", "Answer: B", "(B)"), or exactly one choice's text mentioned. Anything else is unanswered.
+letter ("B", "Answer: B", "(B)", "the best choice is B"), or exactly one choice's text mentioned.
+Anything else is unanswered.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from sightsound.contracts.common import CHOICE_LETTERS, THINK_CLOSE, THINK_OPEN
 from sightsound_trainer.rewards import answer_letter
 
 _THINK = re.compile(re.escape(THINK_OPEN) + r"(.*?)" + re.escape(THINK_CLOSE), re.DOTALL)
-_LONE_LETTER = re.compile(r"^\W*(?:answer\s*(?:is)?\s*:?\s*)?\(?([A-D])\)?\W*$", re.IGNORECASE)
-_STATED_LETTER = re.compile(r"\banswer\s*(?:is)?\s*:?\s*\(?([A-D])\)?(?![A-Za-z])", re.IGNORECASE)
+# Letters are matched case-sensitively: "the answer is a dog" must not read as A.
+_LONE_LETTER = re.compile(r"^\W*(?:(?i:answer)\s*(?:(?i:is))?\s*:?\s*)?\(?([A-D])\)?\W*$")
+_STATED_LETTER = re.compile(r"\b(?i:answer|choice|option)\s*(?:(?i:is))?\s*:?\s*\(?([A-D])\)?(?![A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ def parse_answer(text: str, choices: Sequence[str] | None) -> ParsedAnswer:
     1
     >>> parse_answer("Answer: C", ["a", "b", "c", "d"]).how
     'letter'
+    >>> parse_answer("A. rain B. a bell C. a car D. wind  The best choice is D. wind.", list("wxyz")).letter
+    'D'
+    >>> parse_answer("The answer is a dog barking.", ["A cat", "A dog barking"]).how
+    'choice-text'
     >>> parse_answer("It sounds like a dog barking.", ["A cat", "A dog"]).how
     'choice-text'
     >>> parse_answer("a cat or a dog", ["A cat", "A dog"]).error
@@ -65,9 +71,9 @@ def parse_answer(text: str, choices: Sequence[str] | None) -> ParsedAnswer:
         lone = _LONE_LETTER.match(text.strip())
         stated = _STATED_LETTER.findall(text)
         if lone:
-            letter, how = lone.group(1).upper(), "letter"
-        elif len({s.upper() for s in stated}) == 1:
-            letter, how = stated[0].upper(), "letter"
+            letter, how = lone.group(1), "letter"
+        elif len(set(stated)) == 1:
+            letter, how = stated[0], "letter"
     if letter is not None:
         index = CHOICE_LETTERS.index(letter)
         if index >= len(choices):
