@@ -91,7 +91,7 @@ def pin_threads(stack: Any) -> None:
             )
 
 
-def _latest_per_stage(checkpoints: list[Json]) -> dict[str, Json]:
+def latest_per_stage(checkpoints: list[Json]) -> dict[str, Json]:
     latest: dict[str, Json] = {}
     for ckpt in checkpoints:
         if ckpt["stage"] not in latest or ckpt["step"] > latest[ckpt["stage"]]["step"]:
@@ -135,7 +135,7 @@ def train(api: ApiClient, options: MainJobOptions, log: JobLog) -> None:
             log.notes.append(f"training run {label} ended {run['state']}: {run.get('error')}")
             say(f"    {label}: {run['state']}: {run.get('error')}")
             continue
-        latest = _latest_per_stage(api.checkpoints(run_id))
+        latest = latest_per_stage(api.checkpoints(run_id))
         if label == "label-only SFT" and "sft" in latest:
             log.checkpoints["label-only SFT"] = str(latest["sft"]["id"])
         if label == "CoT SFT + GRPO":
@@ -217,8 +217,9 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
                 api.deploy(last)
                 item = sample.test[0]
                 answer = api.ask(example, item.question, item.choices)
-                say(f"    asked the deployed student about {example.name}: {item.question} -> "
-                    f"{answer.get('answer_text')!r} (gold {item.choices[item.answer_index]!r})")
+                said = answer.get("answer_text") or f"no readable answer in {answer.get('text', '')[:80]!r}"
+                say(f"    asked the deployed student about {example.name}: {item.question} -> {said} "
+                    f"(gold {item.choices[item.answer_index]!r})")
         with log.stage("report"):
             path = write_report(api, settings, options, log)
             say(f"    report: {path.resolve()}")

@@ -15,19 +15,21 @@ class MainJobOptions:
     report_dir: Path = Path("var/report")
     log_dir: Path = Path("var/logs")
     api_port: int = 8000
-    train_clips: int = 24
-    test_clips: int = 12
+    train_clips: int = 16
+    test_clips: int = 8
     seed: int = 0
     samples_per_question: int = 2  # K: the embedded teacher writes ~100 tokens per sample at ~20 tok/s here
     teacher_max_new_tokens: int = 96
     student_model: str = "embedded"
-    sft_epochs: float = 2.0
+    sft_epochs: float = 1.0
     sft_batch_size: int = 4
-    sft_learning_rate: float = 3e-4
-    grpo_steps: int = 4
+    # 3e-4 wrecked the embedded student in one step (its projector is new); 1e-4 lowered the label-only
+    # loss 2.34 -> 1.45 over 4 steps and kept its answers readable.
+    sft_learning_rate: float = 1e-4
+    grpo_steps: int = 2
     grpo_prompts_per_step: int = 2
     grpo_generations: int = 4
-    grpo_max_new_tokens: int = 64
+    grpo_max_new_tokens: int = 48
     grpo_learning_rate: float = 2e-5
     lora_rank: int = 8
     eval_max_new_tokens: int = 96
