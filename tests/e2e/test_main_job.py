@@ -25,7 +25,9 @@ MODELS = ("base", "label-only SFT", "CoT SFT", "CoT SFT + GRPO")
 
 
 @pytest.fixture(scope="module")
-def main_job(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+def main_job(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     work = tmp_path_factory.mktemp("mainjob")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGHTSOUND_") or k == "SIGHTSOUND_CACHE_DIR"}
     env.update({

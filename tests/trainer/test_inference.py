@@ -36,7 +36,7 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
     torch.manual_seed(3)
     student.model = add_lora(student.model, LoRASettings(rank=4, alpha=8, dropout=0.0))
     with torch.no_grad():
-        for name, param in student.model.named_parameters():
+        for param in student.model.parameters():
             if param.requires_grad:
                 param.add_(0.05 * torch.randn_like(param))
     folder = tmp_path_factory.mktemp("ckpt") / "sft" / "step-0000001"

@@ -24,6 +24,9 @@ How:
   model's end-of-sequence probability is moved onto that token, so "I am done" means "close <think>".
   After F free tokens the close is forced.
 - State is kept per row of the batch: each of the K sequences of one ``generate`` call has its own.
+- The answer letter may be fixed per row (``letters``): the backend chose it beforehand (the embedded
+  teacher scores the choices, see :mod:`sightsound_teacher.choice_scoring`), and the grammar then offers
+  only that letter inside ``<answer>``, so what the row says is the chosen answer.
 """
 
 from __future__ import annotations
@@ -123,11 +126,13 @@ State = Choice | Free | Done
 
 @dataclass(frozen=True)
 class Row:
-    """Where one sequence is in the grammar, the claim lines it chose so far, and its free budget F."""
+    """Where one sequence is in the grammar, the claim lines it chose so far, its free budget F, and the
+    answer letter it must give (``None``: any letter, the model's logits choose)."""
 
     state: State
     claims: tuple[int, ...] = ()
     budget: int = 0
+    letter: int | None = None
 
 
 @dataclass(frozen=True)
@@ -203,9 +208,12 @@ class Grammar:
 
     # -- transitions (pure) -----------------------------------------------------------------------
 
-    def start(self, budget: int) -> Row:
-        """A row at the start of the completion, allowed ``budget`` free-text tokens."""
-        return Row(Choice((("think_open", self.think_open),)), budget=budget)
+    def start(self, budget: int, letter: int | None = None) -> Row:
+        """A row at the start of the completion, allowed ``budget`` free-text tokens; ``letter`` (an index
+        into the choice letters) forces the answer."""
+        if letter is not None and not 0 <= letter < len(self.letters):
+            raise ValueError(f"letter index {letter} is not one of 0..{len(self.letters) - 1}")
+        return Row(Choice((("think_open", self.think_open),)), budget=budget, letter=letter)
 
     def allowed(self, row: Row) -> set[int] | None:
         """Allowed next ids, or ``None`` for free text (everything not in ``free_banned``)."""
@@ -256,7 +264,7 @@ class Grammar:
                 ]
             return replace(row, state=Choice(tuple(options)), claims=claims)
         if label == "claims_close":
-            letters = tuple((f"letter:{i}", ids) for i, ids in enumerate(self.letters))
+            letters = tuple((f"letter:{i}", ids) for i, ids in enumerate(self.letters) if row.letter in (None, i))
             return replace(row, state=Choice(letters))
         if label.startswith("letter:"):
             return replace(row, state=Choice((("answer_close", self.answer_close),)))
@@ -282,13 +290,15 @@ class GrammarLogitsProcessor(LogitsProcessor):
     """Masks logits so that every row of the batch follows :class:`Grammar`.
 
     Single use: create one per ``generate`` call. The prompt length is taken from the first call
-    (all rows share the prompt; no left padding). Put it *before* temperature / top-p warpers, so
-    they renormalise over allowed tokens only.
+    (all rows have the same prompt length). Put it *before* temperature / top-p warpers, so they
+    renormalise over allowed tokens only. ``letters``: the answer letter index each row must give,
+    one per row of the batch (``None``: the model chooses).
     """
 
-    def __init__(self, grammar: Grammar, max_new_tokens: int) -> None:
+    def __init__(self, grammar: Grammar, max_new_tokens: int, letters: Sequence[int] | None = None) -> None:
         self.grammar = grammar
         self.budget = grammar.free_budget(max_new_tokens)
+        self.letters = None if letters is None else tuple(letters)
         self.rows: list[Row] = []
         self.prompt_len: int | None = None
         self.fed = 0
@@ -306,7 +316,10 @@ class GrammarLogitsProcessor(LogitsProcessor):
     def _sync(self, input_ids: torch.Tensor) -> None:
         if self.prompt_len is None:
             self.prompt_len = input_ids.shape[1]
-            self.rows = [self.grammar.start(self.budget) for _ in range(input_ids.shape[0])]
+            if self.letters is not None and len(self.letters) != input_ids.shape[0]:
+                raise GrammarError(f"{len(self.letters)} forced letters for a batch of {input_ids.shape[0]} rows")
+            letters = self.letters or (None,) * input_ids.shape[0]
+            self.rows = [self.grammar.start(self.budget, letter) for letter in letters]
             self.fed = 0
         if len(self.rows) != input_ids.shape[0]:
             raise GrammarError("batch size changed during generation")

@@ -14,7 +14,7 @@ templates that only accept strings.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sightsound.contracts.common import (
     ANSWER_CLOSE,
@@ -26,9 +26,17 @@ from sightsound.contracts.common import (
     THINK_OPEN,
 )
 
+if TYPE_CHECKING:
+    from sightsound_teacher.tagger import Tag
+
 PROMPT_VERSION = "audio-cot-v1"
-#: The same prompt with each frame given as an image tagger's labels instead of pixels (text-only models).
-PROMPT_VERSION_TAGS = "audio-cot-v1-tags"
+#: For text-only models: frames given as an image tagger's labels (:data:`SYSTEM_TEXT_TAGS`). v2: no
+#: scene-description example (small models copied it whatever the frames showed), runs of frames with the
+#: same labels on one line.
+PROMPT_VERSION_TAGS = "audio-cot-v2-tags"
+#: The tags prompt with a likely answer stated before the reasoning (:func:`build_tag_messages` with
+#: ``likely``): the embedded teacher chooses the answer from the choices' likelihoods first.
+PROMPT_VERSION_TAGS_SCORED = "audio-cot-v2-tags-scored"
 
 #: Qwen2-VL / Qwen2.5-VL placeholder of one image; the backend expands ``<|image_pad|>`` to the
 #: number of vision tokens of that image.
@@ -108,38 +116,123 @@ def build_messages(question: str, choices: Sequence[str], n_frames: int) -> list
     ]
 
 
-def describe_frames(frame_tags: Sequence[Sequence[str]]) -> str:
-    """One line per frame with its tags, in time order.
+#: The system text of the tags prompt: the same task and format as :data:`SYSTEM_TEXT`, frames as labels,
+#: and no worked example (a 135M model copied the example's scene into every answer; the format is
+#: enforced by structured decoding anyway).
+SYSTEM_TEXT_TAGS = f"""You are an expert listener who must answer questions about the SOUND of a video clip.
+You cannot hear the clip. An image tagger looked at its silent frames, in time order, and gives the most
+likely labels of each frame with its confidence (labels of low confidence are often wrong).
+Infer what would be heard.
 
-    >>> print(describe_frames([["espresso (94%)", "cup (2%)"], ["tabby (40%)"]]))
-    Frame 1: espresso (94%), cup (2%)
-    Frame 2: tabby (40%)
+Work in this order:
+1. Say which labels make or imply sound (people, animals, instruments, vehicles, machines, water,
+   wind) and which say nothing about sound.
+2. Reason step by step about what is heard: which sources are audible, whether there is speech,
+   music or silence, how loud it is and whether loudness rises or falls, the order of events.
+3. List every sound claim you rely on in a {CLAIMS_OPEN} block, one claim per line, as key=value pairs
+   separated by "; ". Keys: source, event, present (yes|no), count, order, time, loudness
+   (rising|falling|steady|loud|quiet), pitch, tempo, words (quoted speech).
+4. End with the letter of the single best choice in {ANSWER_OPEN}X{ANSWER_CLOSE}, X one of
+   {", ".join(CHOICE_LETTERS)}.
+
+Put the reasoning of steps 1 and 2 inside {THINK_OPEN}...{THINK_CLOSE}. Claim only what the answer
+needs: each claim is checked against the real audio."""
+
+
+#: A worked example for the tags prompt, given as one user / assistant exchange before the question: its
+#: labels, not a scene description, so a small model learns to reason from the labels it is given.
+#: (The v1 example described a scene, "a man ... at a podium", which SmolLM2-135M copied into 94% of its
+#: reasoning on the sample set.) Its subject, a train, is in none of the sample set's photos or choices,
+#: so copying it stays measurable.
+TAGS_EXAMPLE_FRAMES = "Frames 1-4: steam locomotive (71%), passenger car (12%), electric locomotive (5%)"
+TAGS_EXAMPLE_QUESTION = "What is making the sound in this clip?"
+TAGS_EXAMPLE_CHOICES = ("a dog barking", "a train passing", "rain falling", "a choir singing")
+TAGS_EXAMPLE_ANSWER = 1
+TAGS_EXAMPLE_THINK = (
+    "The labels show a steam locomotive and a passenger car in every frame: a train, and a passing train is "
+    "loud. No label suggests a dog, rain or a choir. The sound is a train passing, at a steady level."
+)
+TAGS_EXAMPLE_OUTPUT = f"""{THINK_OPEN}{TAGS_EXAMPLE_THINK}{THINK_CLOSE}
+{CLAIMS_OPEN}
+source=scene; event=sound; loudness=steady
+{CLAIMS_CLOSE}
+{ANSWER_OPEN}{CHOICE_LETTERS[TAGS_EXAMPLE_ANSWER]}{ANSWER_CLOSE}"""
+
+
+def _frame_range(first: int, last: int) -> str:
+    return f"Frame {first}" if first == last else f"Frames {first}-{last}"
+
+
+def describe_frames(frame_tags: Sequence[Sequence[Tag]]) -> str:
+    """One line per run of consecutive frames with the same labels, in time order; each label with its
+    mean probability over the run, most probable first.
+
+    >>> from sightsound_teacher.tagger import Tag
+    >>> print(describe_frames([[Tag("tabby", 0.5), Tag("cup", 0.1)], [Tag("cup", 0.2), Tag("tabby", 0.3)],
+    ...                        [Tag("espresso", 0.94)]]))
+    Frames 1-2: tabby (40%), cup (15%)
+    Frame 3: espresso (94%)
     """
-    return "\n".join(f"Frame {i}: {', '.join(tags)}" for i, tags in enumerate(frame_tags, start=1))
+    lines = []
+    start = 0
+    for end in range(1, len(frame_tags) + 1):
+        if end < len(frame_tags) and {t.label for t in frame_tags[end]} == {t.label for t in frame_tags[start]}:
+            continue
+        run = frame_tags[start:end]
+        means: dict[str, float] = {}
+        for row in run:
+            for tag in row:
+                means[tag.label] = means.get(tag.label, 0.0) + tag.probability / len(run)
+        ranked = sorted(means.items(), key=lambda item: -item[1])
+        lines.append(f"{_frame_range(start + 1, end)}: " + ", ".join(f"{label} ({p:.0%})" for label, p in ranked))
+        start = end
+    return "\n".join(lines)
 
 
-def build_tag_messages(question: str, choices: Sequence[str], frame_tags: Sequence[Sequence[str]]) -> list[Message]:
-    """Like :func:`build_messages`, for a text-only model: each frame is the list of an image tagger's labels.
+def likely_answer_line(choices: Sequence[str], index: int) -> str:
+    """The line that states the answer chosen before the reasoning (:data:`PROMPT_VERSION_TAGS_SCORED`).
 
-    >>> msgs = build_tag_messages("What is heard?", ["a", "b", "c", "d"], [["cup (90%)"]])
-    >>> [p["type"] for p in msgs[1]["content"]], "Frame 1: cup (90%)" in msgs[1]["content"][0]["text"]
-    (['text', 'text'], True)
+    >>> likely_answer_line(["Speech", "Music", "A dog", "Silence"], 2)
+    'The likely answer, judged from the labels: C. A dog'
+    """
+    return f"The likely answer, judged from the labels: {CHOICE_LETTERS[index]}. {choices[index].strip()}"
+
+
+def _tags_user_turn(n_frames: int, frames_text: str, question_text: str) -> Message:
+    header = (
+        f"Frames of the clip, in time order ({n_frames}), each described by an image tagger's most likely labels:\n"
+        + frames_text
+    )
+    return {"role": "user", "content": [{"type": "text", "text": header}, {"type": "text", "text": question_text}]}
+
+
+def build_tag_messages(
+    question: str, choices: Sequence[str], frame_tags: Sequence[Sequence[Tag]], likely: int | None = None
+) -> list[Message]:
+    """Messages for a text-only model: the system text, the worked example (a user / assistant exchange),
+    then the question with each frame as the list of an image tagger's labels. ``likely``: the index of
+    an answer chosen beforehand, stated after the choices (the scored variant; the example states its
+    answer the same way).
+
+    >>> from sightsound_teacher.tagger import Tag
+    >>> msgs = build_tag_messages("What is heard?", ["a", "b", "c", "d"], [[Tag("cup", 0.9)]], likely=1)
+    >>> [m["role"] for m in msgs], [p["type"] for p in msgs[3]["content"]]
+    (['system', 'user', 'assistant', 'user'], ['text', 'text'])
+    >>> "Frame 1: cup (90%)" in msgs[3]["content"][0]["text"], msgs[3]["content"][1]["text"].splitlines()[-1]
+    (True, 'The likely answer, judged from the labels: B. b')
     """
     if not frame_tags:
         raise ValueError("at least one frame is needed")
-    header = (
-        f"Frames of the clip, in time order ({len(frame_tags)}), each described by an image tagger's most "
-        "likely labels:\n" + describe_frames(frame_tags)
-    )
+    example_question = format_question(TAGS_EXAMPLE_QUESTION, TAGS_EXAMPLE_CHOICES)
+    question_text = format_question(question, choices)
+    if likely is not None:
+        example_question += "\n" + likely_answer_line(TAGS_EXAMPLE_CHOICES, TAGS_EXAMPLE_ANSWER)
+        question_text += "\n" + likely_answer_line(choices, likely)
     return [
-        {"role": "system", "content": [{"type": "text", "text": SYSTEM_TEXT}]},
-        {
-            "role": "user",
-            "content": [
-                {"type": "text", "text": header},
-                {"type": "text", "text": format_question(question, choices) + "\nFollow the format of the example."},
-            ],
-        },
+        {"role": "system", "content": [{"type": "text", "text": SYSTEM_TEXT_TAGS}]},
+        _tags_user_turn(4, TAGS_EXAMPLE_FRAMES, example_question),
+        {"role": "assistant", "content": [{"type": "text", "text": TAGS_EXAMPLE_OUTPUT}]},
+        _tags_user_turn(len(frame_tags), describe_frames(frame_tags), question_text),
     ]
 
 

@@ -23,8 +23,10 @@ def make_backend(
         from sightsound_teacher.backends.transformers_backend import TransformersBackend
 
         return TransformersBackend(
-            model_id, device=device, structured=structured, decode="graphs" if decode == "graphs" else
-            "compiled" if decode == "compiled" else "eager",
+            model_id,
+            device=device,
+            structured=structured,
+            decode="graphs" if decode == "graphs" else "compiled" if decode == "compiled" else "eager",
         )
     if name == "embedded":
         from sightsound_teacher.backends.embedded_backend import EmbeddedBackend

