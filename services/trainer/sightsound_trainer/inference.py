@@ -64,20 +64,33 @@ def _local_path(uri: str) -> Path:
     return Path(uri.removeprefix("file://"))
 
 
-def load_base(name: str, *, seed: int = 0) -> LoadedStudent:
+def inference_device(setting: str) -> torch.device:
+    """The ``student_device`` setting as a device: ``auto`` is CUDA when there is a GPU, else the CPU."""
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
+def inference_dtype(device: str | torch.device) -> torch.dtype:
+    """bf16 on a GPU (a 7B student in float32 would need twice the memory and run at a fraction of the
+    speed), float32 on CPU (bf16 matmuls are slow there)."""
+    return torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
+
+
+def load_base(name: str, *, seed: int = 0, dtype: torch.dtype = torch.float32) -> LoadedStudent:
     """The untrained student ``name`` (``embedded``, ``tiny-random``, a folder or a hub id)."""
     started = time.perf_counter()
-    student = load_student(name, seed=seed)
+    student = load_student(name, seed=seed, dtype=dtype)
     student.model.eval()
     return LoadedStudent(student, f"base:{name}", "cot", time.perf_counter() - started)
 
 
 def load_checkpoint(folder: Path, *, ref: str | None = None, variant: PromptVariant = "cot",
-                    seed: int = 0) -> LoadedStudent:
+                    seed: int = 0, dtype: torch.dtype = torch.float32) -> LoadedStudent:
     """The student a checkpoint folder holds, with every adapter merged into the weights."""
     started = time.perf_counter()
     info = CheckpointInfo.read(folder)
-    student = load_student(info.base_model, seed=seed)
+    student = load_student(info.base_model, seed=seed, dtype=dtype)
     for adapter in info.merged_adapters:
         student.model = PeftModel.from_pretrained(student.model, str(_local_path(adapter))).merge_and_unload()
     if info.lora:
@@ -102,8 +115,9 @@ def _generate(loaded: LoadedStudent, queries: Sequence[Query], max_new_tokens: i
               temperature: float) -> tuple[list[list[int]], list[int], float]:
     student = loaded.student
     batch = prompt_batch(student, [user_text(q, loaded.variant) for q in queries], [q.waveform for q in queries])
-    device = next(student.model.parameters()).device
-    batch = batch.to(device)
+    weight = next(student.model.parameters())
+    batch = batch.to(weight.device)
+    features = batch.input_features.to(weight.dtype)
     sampling: dict[str, Any] = (
         {"do_sample": True, "temperature": temperature, "top_k": 0} if temperature > 0 else {"do_sample": False}
     )
@@ -111,7 +125,7 @@ def _generate(loaded: LoadedStudent, queries: Sequence[Query], max_new_tokens: i
     out = student.model.generate(
         input_ids=batch.input_ids,
         attention_mask=batch.attention_mask,
-        input_features=batch.input_features,
+        input_features=features,
         feature_attention_mask=batch.feature_attention_mask,
         max_new_tokens=max_new_tokens,
         logits_processor=LogitsProcessorList([SuppressTokens(student.audio_token_ids)]),

@@ -16,8 +16,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-import torch
-
 from sightsound.config import Settings
 from sightsound.contracts.evaluation import NOT_ASKED
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse, SamplingParams
@@ -35,13 +33,6 @@ class Answerer(Protocol):
 
 def not_asked(question: QuestionRow, reason: str) -> ItemRow:
     return ItemRow(question.id, question.category, None, False, "", NOT_ASKED + reason, 0.0)
-
-
-def student_device(setting: str) -> torch.device:
-    """``auto``: CUDA when there is a GPU, else CPU."""
-    if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(setting)
 
 
 def read_audio(question: QuestionRow) -> Waveform | str:

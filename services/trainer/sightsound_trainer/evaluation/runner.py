@@ -20,7 +20,7 @@ from sightsound.evaluation.summary import ItemOutcome, summarize
 from sightsound.evaluation.teacher import teacher_skip_reason
 from sightsound.registry import TEACHER, BadModelName, UnknownModel, parse_model_ref, resolve_model
 from sightsound_trainer.answers import parse_answer
-from sightsound_trainer.evaluation.answerers import Answerer, StudentAnswerer, TeacherAnswerer, student_device
+from sightsound_trainer.evaluation.answerers import Answerer, StudentAnswerer, TeacherAnswerer
 from sightsound_trainer.evaluation.records import (
     EvaluationSkipped,
     EvaluationSpec,
@@ -35,7 +35,13 @@ from sightsound_trainer.evaluation.records import (
     select_questions,
     stored_items,
 )
-from sightsound_trainer.inference import LoadedStudent, load_base, load_checkpoint
+from sightsound_trainer.inference import (
+    LoadedStudent,
+    inference_device,
+    inference_dtype,
+    load_base,
+    load_checkpoint,
+)
 from sightsound_trainer.student import StudentLoadError
 
 log = logging.getLogger(__name__)
@@ -84,15 +90,17 @@ def load_model(settings: Settings, model_ref: str) -> LoadedStudent:
         ref = parse_model_ref(model_ref)
         with session_scope(settings.database_url) as session:
             resolved = resolve_model(session, ref, settings.student_base_models)
+        device = inference_device(settings.student_device)
+        dtype = inference_dtype(device)
         if resolved.folder is not None:
-            loaded = load_checkpoint(resolved.folder, ref=resolved.ref, variant=resolved.variant)
+            loaded = load_checkpoint(resolved.folder, ref=resolved.ref, variant=resolved.variant, dtype=dtype)
         else:
-            loaded = load_base(resolved.base_model)
+            loaded = load_base(resolved.base_model, dtype=dtype)
     except (BadModelName, UnknownModel) as exc:
         raise EvaluationFailed(f"model {model_ref}: {exc}") from exc
     except StudentLoadError as exc:
         raise EvaluationFailed(f"model {model_ref} did not load: {exc}") from exc
-    loaded.student.model.to(student_device(settings.student_device))
+    loaded.student.model.to(device)
     return loaded
 
 

@@ -22,19 +22,21 @@ from sightsound.contracts.student import ParseInfo, ServedModel, StudentAnswerRe
 from sightsound.db.session import session_scope
 from sightsound.registry import BadModelName, ResolvedModel, UnknownModel, parse_model_ref, resolve_model
 from sightsound_trainer.batches import Waveform
-from sightsound_trainer.inference import Answer, LoadedStudent, Query, answer, load_base, load_checkpoint
+from sightsound_trainer.inference import (
+    Answer,
+    LoadedStudent,
+    Query,
+    answer,
+    inference_device,
+    inference_dtype,
+    load_base,
+    load_checkpoint,
+)
 from sightsound_trainer.serving.cache import LRUCache
 from sightsound_trainer.serving.errors import StudentRequestError
 from sightsound_trainer.student import StudentLoadError
 
 log = logging.getLogger(__name__)
-
-
-def pick_device(setting: str) -> torch.device:
-    """``auto`` is CUDA when there is a GPU, else the CPU."""
-    if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(setting)
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class StudentPool:
     def __init__(self, settings: Settings, on_load: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self._on_load = on_load
-        self.device = pick_device(settings.student_device)
+        self.device = inference_device(settings.student_device)
         self.cache: LRUCache[LoadedStudent] = LRUCache(settings.student_cache_size, on_evict=self._evicted)
         self._generate_lock = threading.Lock()
 
@@ -94,10 +96,11 @@ class StudentPool:
 
     def _load(self, resolved: ResolvedModel) -> LoadedStudent:
         try:
+            dtype = inference_dtype(self.device)
             if resolved.folder is None:
-                loaded = load_base(resolved.base_model)
+                loaded = load_base(resolved.base_model, dtype=dtype)
             else:
-                loaded = load_checkpoint(resolved.folder, ref=resolved.ref, variant=resolved.variant)
+                loaded = load_checkpoint(resolved.folder, ref=resolved.ref, variant=resolved.variant, dtype=dtype)
         except StudentLoadError as exc:
             raise StudentRequestError(503, "model-unavailable",
                                       f"{resolved.ref} could not be loaded: {exc}", "model") from exc
