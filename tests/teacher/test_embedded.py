@@ -1,13 +1,18 @@
 """The embedded teacher with its real shipped weights, offline: a generated clip's frames -> EfficientNet-Lite0
-tags -> SmolLM2-135M-Instruct -> K structured chains of thought that parse. Few tokens keep it quick."""
+tags -> SmolLM2-135M-Instruct -> K structured chains of thought that parse, each answering the letter drawn
+from the choices' likelihoods. Few tokens keep it quick. (Real pretrained weights, but a 135M model reading
+ImageNet labels: the tests check that answers follow the labels, not that they are right.)"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from sightsound.config import Settings
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse
@@ -15,9 +20,11 @@ from sightsound.demoset import DEMO_CHOICES, DEMO_QUESTION, demo_clip
 from sightsound.media.ingest import extract_frames
 from sightsound_teacher.app import create_app
 from sightsound_teacher.backends.embedded_backend import EMBEDDED_MODEL_ID, EmbeddedBackend
+from sightsound_teacher.backends.hf_generate import seeded_generate_rows
+from sightsound_teacher.choice_scoring import choice_distribution, continuation_logprobs, scoring_context
 from sightsound_teacher.frames import load_frames
 from sightsound_teacher.parsing import parse_answer
-from sightsound_teacher.prompt import PROMPT_VERSION_TAGS
+from sightsound_teacher.prompt import PROMPT_VERSION_TAGS_SCORED, describe_frames, likely_answer_line
 
 pytestmark = pytest.mark.slow
 MakeRequest = Callable[..., ReasonRequest]
@@ -64,16 +71,18 @@ def test_k_parseable_samples_from_a_real_clip(
     assert len(tags) == 3 and all(len(row) == 3 and row[0].endswith("%)") for row in tags)
     max_new = embedded.min_new_tokens() + 12
     request = request_for(clip_frame_urls, k=2, max_new_tokens=max_new)
-    prompt = embedded.build_inputs(request, frames)["input_ids"]
-    text = embedded._tokenizer.decode(prompt[0])
-    assert "Frame 1: " + ", ".join(tags[0]) in text and "A. A person speaking" in text
+    prompts = [embedded.build_inputs(request, frames, likely)["input_ids"] for likely in range(4)]
+    text = embedded._tokenizer.decode(prompts[2][0])
+    assert describe_frames(embedded.tags(frames)) in text and "A. A person speaking" in text
+    assert text.count(likely_answer_line(request.choices, 2)) == 1
     generations = embedded.generate(request, frames)
     assert len(generations) == 2
     for g in generations:
         answer, error = parse_answer(g.text, request.choices)
         assert error is None and answer is not None, g.text
         assert g.text.startswith("<think>") and "<claims>\n" in g.text and g.text.endswith("</answer>")
-        assert g.prompt_tokens == prompt.shape[1] and 0 < g.completion_tokens <= max_new
+        # Each row's own prompt: the shared part plus the line stating its answer.
+        assert g.prompt_tokens == prompts[answer].shape[1] and 0 < g.completion_tokens <= max_new
 
 
 def test_embedded_teacher_through_the_app(
@@ -87,7 +96,7 @@ def test_embedded_teacher_through_the_app(
     assert ready == {"status": "ready", "model": EMBEDDED_MODEL_ID, "backend": "embedded"}
     assert response.status_code == 200, response.text
     result = ReasonResponse.model_validate(response.json())
-    assert result.prompt_version == PROMPT_VERSION_TAGS and result.consensus.samples_parsed == 2
+    assert result.prompt_version == PROMPT_VERSION_TAGS_SCORED and result.consensus.samples_parsed == 2
 
 
 def test_backend_from_settings_builds_the_embedded_teacher() -> None:
@@ -95,3 +104,98 @@ def test_backend_from_settings_builds_the_embedded_teacher() -> None:
 
     teacher = backend_from_settings(Settings(environment="test", teacher_backend="embedded", teacher_embedded_tags=5))
     assert isinstance(teacher, EmbeddedBackend) and teacher.tags_per_frame == 5 and not teacher.ready
+
+
+# --- the answer is a judgement of the frames ------------------------------------------------------------
+
+SOURCE_CHOICES = ["An alarm clock ringing", "A cat meowing", "A dog barking", "Rain falling"]
+
+
+def photo(name: str) -> Image.Image:
+    """A scikit-image sample photo (``clock``: a wall clock; ``chelsea``: a cat)."""
+    from skimage import data
+
+    return Image.fromarray(getattr(data, name)()).convert("RGB")
+
+
+def source_request(k: int, temperature: float, seed: int | None = 0, max_new_tokens: int = 60) -> ReasonRequest:
+    return ReasonRequest.model_validate(
+        {
+            "question": "What is making the sound in this clip?",
+            "choices": SOURCE_CHOICES,
+            "frame_urls": ["file:///unused.jpg"],
+            "k": k,
+            "sampling": {"temperature": temperature, "max_new_tokens": max_new_tokens, "seed": seed},
+        }
+    )
+
+
+def test_choice_scores_are_the_models_likelihoods(embedded: EmbeddedBackend) -> None:
+    """The batched, cache-sharing scorer gives each continuation's mean log-probability of a plain forward."""
+    model, tokenizer = embedded._model, embedded._tokenizer
+    context = scoring_context(["tabby", "tiger cat"], "What is making the sound in this clip?")
+    continuations = [" " + c for c in SOURCE_CHOICES]
+    fast = continuation_logprobs(model, tokenizer, context, continuations)
+    context_ids = tokenizer(context, add_special_tokens=False)["input_ids"]
+    for text, got in zip(continuations, fast, strict=True):
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            logprobs = model(input_ids=torch.tensor([context_ids + ids])).logits.log_softmax(-1)[0]
+        expected = sum(float(logprobs[len(context_ids) - 1 + j, t]) for j, t in enumerate(ids)) / len(ids)
+        assert got == pytest.approx(expected, abs=1e-4)
+
+
+def test_rows_with_different_prompt_ends_decode_as_if_alone(embedded: EmbeddedBackend) -> None:
+    """One call, a shared prefill, suffixes of different lengths padded in between: each row's greedy
+    tokens are those of its own unpadded prompt."""
+    model, tokenizer = embedded._model, embedded._tokenizer
+    prefix = tokenizer("<|im_start|>user\nName a sound that", add_special_tokens=False)["input_ids"]
+    suffixes = [
+        tokenizer(" a cat makes.<|im_end|>\n<|im_start|>assistant\n", add_special_tokens=False)["input_ids"],
+        tokenizer(" a big old wall clock makes.<|im_end|>\n<|im_start|>assistant\n", add_special_tokens=False)[
+            "input_ids"
+        ],
+    ]
+    assert len(suffixes[0]) != len(suffixes[1])
+    kwargs = {"max_new_tokens": 8, "do_sample": False, "pad_token_id": 2, "eos_token_id": [2]}
+    lock = threading.Lock()
+    output, _ = seeded_generate_rows(model, torch.tensor([prefix]), suffixes, kwargs, None, lock, pad_id=2)
+    width = len(prefix) + max(len(s) for s in suffixes)
+    for row, suffix in zip(output, suffixes, strict=True):
+        alone = torch.tensor([prefix + suffix])
+        with torch.inference_mode():
+            expected = model.generate(input_ids=alone, attention_mask=torch.ones_like(alone), **kwargs)
+        assert row[width:].tolist()[:8] == expected[0, alone.shape[1] :].tolist()[:8]
+
+
+def test_each_sample_answers_its_drawn_letter_and_a_seed_repeats(embedded: EmbeddedBackend) -> None:
+    frames = [photo("chelsea")] * 2
+    request = source_request(k=4, temperature=1.5, seed=11, max_new_tokens=embedded.min_new_tokens() + 6)
+    judgement = embedded.judge(request, embedded.tags(frames))
+    assert judgement.scores.labels and len(judgement.letters) == 4
+    assert judgement.probabilities == choice_distribution(judgement.scores.scores, 1.5, 1.0)
+    first = embedded.generate(request, frames)
+    answers = [parse_answer(g.text, SOURCE_CHOICES)[0] for g in first]
+    assert answers == judgement.letters  # the grammar forced each row's drawn letter
+    again = embedded.generate(request, frames)
+    assert [g.text for g in again] == [g.text for g in first]
+    other_seeds = {
+        tuple(embedded.judge(source_request(4, 1.5, seed=s), embedded.tags(frames)).letters) for s in range(6)
+    }
+    assert len(other_seeds) > 1  # the seed matters: the letters are drawn, not fixed
+
+
+def test_different_frames_give_different_answers(embedded: EmbeddedBackend) -> None:
+    """Greedy (temperature 0): the cat photo's labels make "A cat meowing" the answer, the clock photo's
+    make "An alarm clock ringing"; K greedy samples are one row, repeated."""
+    request = source_request(k=2, temperature=0.0, max_new_tokens=embedded.min_new_tokens() + 6)
+    answers = {}
+    for name in ("chelsea", "clock"):
+        frames = [photo(name)] * 2
+        generations = embedded.generate(request, frames)
+        parsed = {parse_answer(g.text, SOURCE_CHOICES)[0] for g in generations}
+        assert len(generations) == 2 and len(parsed) == 1
+        answers[name] = parsed.pop()
+        think = generations[0].text.split("</think>")[0].lower()
+        assert "podium" not in think
+    assert answers == {"chelsea": 1, "clock": 0}

@@ -376,7 +376,9 @@ def test_tags_mode_sends_text_only(fresh: Stub, frame_urls: list[str], make_requ
     backend, _ = backend_for(fresh, frames="tags", structured=True)
     assert backend.prompt_version == PROMPT_VERSION_TAGS
     generations = backend.generate(make_request(frame_urls, k=2, max_new_tokens=96), frames_of(frame_urls))
-    user = fresh.bodies[0]["messages"][1]["content"]
+    messages = fresh.bodies[0]["messages"]
+    user = messages[-1]["content"]  # after the system text and the worked example (a user / assistant pair)
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert fresh.problems == [] and isinstance(user, str)
     assert "Frame 1: " in user and "Frame 3: " in user and "%)" in user and len(generations) == 2
 

@@ -45,6 +45,7 @@ from sightsound_teacher.choice_scoring import (
     choice_distribution,
     draw_choices,
     evidence_labels,
+    request_salt,
     score_choices,
 )
 from sightsound_teacher.grammar import Grammar
@@ -125,7 +126,8 @@ class EmbeddedBackend:
         sampling = request.sampling
         probabilities = choice_distribution(scores.scores, sampling.temperature, sampling.top_p)
         rows = 1 if sampling.temperature == 0.0 else request.k  # greedy: one row, repeated K times
-        letters = draw_choices(probabilities, rows, sampling.seed)
+        salt = request_salt(request.question, request.choices, labels)
+        letters = draw_choices(probabilities, rows, sampling.seed, salt)
         return Judgement(scores, probabilities, letters, (time.perf_counter() - start) * 1000.0)
 
     def prompt_text(self, request: ReasonRequest, tags: Sequence[Sequence[Tag]], likely: int) -> str:

@@ -10,7 +10,7 @@ Frames (``frames`` setting):
   architecture notes require: vLLM's own video sampling differs from Qwen's, and frame counts are
   capped by the teacher service before anything is sent);
 - ``tags``: for a text-only model, each frame becomes the embedded EfficientNet-Lite0 tagger's labels
-  (:mod:`sightsound_teacher.tagger`) and no image is sent; the prompt is ``audio-cot-v1-tags``.
+  (:mod:`sightsound_teacher.tagger`) and no image is sent; the prompt is ``audio-cot-v2-tags``.
 
 Failures:
 
