@@ -58,7 +58,8 @@ def test_the_report_shows_every_stage_with_numbers(main_job) -> None:  # type: i
     done, work = main_job
     report = json.loads((work / "report" / "report.json").read_text())
     funnel = report["funnel"]
-    assert funnel["clips"] == 5 and funnel["questions_by_split"] == {"train": 3, "test": 2}
+    assert funnel["clips"] == 5
+    assert funnel["questions_by_split"] == {"train": 3, "validation": 0, "test": 2}
     assert funnel["jobs"] == 3 and sum(funnel["jobs_by_state"].values()) == 3
     assert funnel["traces_sampled"] == 3 * 2  # K=2 samples per train question
     assert funnel["traces_accepted"] + funnel["traces_rejected"] <= funnel["traces_sampled"]
