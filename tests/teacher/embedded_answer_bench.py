@@ -24,6 +24,7 @@ import os
 import platform
 import re
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     items = sample_items(args.workdir / "clips", args.clips)
-    frames = [clip_frames(item, args.workdir / "frames" / item.name, args.frames, args.side) for item in items]
+    with tempfile.TemporaryDirectory() as scratch:  # per run: two runs at once must not share frame files
+        frames = [clip_frames(item, Path(scratch) / item.name, args.frames, args.side) for item in items]
     backend = EmbeddedBackend(device="cpu", structured=True)
     backend.load()
     sampling = SamplingParams(
