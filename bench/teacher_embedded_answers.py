@@ -11,7 +11,7 @@ for the first 8 clips and for all of them:
 - the share of think texts containing "podium" (a word of the old few-shot example, never in a clip), and
   of each word of the old and the new example (whole words).
 
-Not a test (no thresholds): ``python tests/teacher/embedded_answer_bench.py --out result.json``. To bench
+Not a test (no thresholds): ``python bench/teacher_embedded_answers.py --out result.json``. To bench
 another version of the teacher package, put its folder first on ``PYTHONPATH``.
 """
 
