@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -280,3 +280,19 @@ def index_of_answer(name: str, answer: str, choices: Sequence[str]) -> int:
     if key in folded:
         return folded.index(key)
     raise EntryError(name, f"{answer!r} is not one of the choices {list(choices)!r}")
+
+
+EntryParser = Callable[[int, Any, Path], BenchmarkItem]
+
+
+def parse_each(entries: list[Any], media_dir: Path, parse_entry: EntryParser, id_field: str) -> ParsedBenchmark:
+    """Parse every entry with ``parse_entry``; an entry that raises :class:`EntryError` becomes a problem
+    named by its position and its ``id_field``."""
+    items: list[BenchmarkItem] = []
+    problems: list[EntryProblem] = []
+    for index, entry in enumerate(entries):
+        try:
+            items.append(parse_entry(index, entry, media_dir))
+        except EntryError as err:
+            problems.append(problem_of(index, entry, id_field, err))
+    return ParsedBenchmark(len(entries), items, problems)

@@ -30,13 +30,12 @@ from typing import Any
 from sightsound.benchmarks.items import (
     BenchmarkItem,
     EntryError,
-    EntryProblem,
     ParsedBenchmark,
     check_category,
     check_choices,
     index_of_answer,
     optional_str,
-    problem_of,
+    parse_each,
     relative_media,
     require_entry,
     require_id,
@@ -99,11 +98,4 @@ def parse_entry(index: int, entry: Any, media_dir: Path) -> BenchmarkItem:
 
 
 def parse(entries: list[Any], media_dir: Path) -> ParsedBenchmark:
-    items: list[BenchmarkItem] = []
-    problems: list[EntryProblem] = []
-    for index, entry in enumerate(entries):
-        try:
-            items.append(parse_entry(index, entry, media_dir))
-        except EntryError as err:
-            problems.append(problem_of(index, entry, "id", err))
-    return ParsedBenchmark(len(entries), items, problems)
+    return parse_each(entries, media_dir, parse_entry, "id")
