@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
@@ -131,3 +133,18 @@ class ServiceMetrics:
         @app.get("/metrics", include_in_schema=False)
         def _metrics() -> Response:
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def serve(create_app: Callable[[], FastAPI], prog: str, description: str, default_port: int,
+          argv: list[str] | None = None) -> None:
+    """``python -m <service>``: parse ``--host/--port/--log-level`` and run one uvicorn process (several
+    workers would each load their own models)."""
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=default_port)
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level)
