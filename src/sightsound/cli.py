@@ -44,7 +44,8 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-def _stack_env(settings: Settings) -> dict[str, str]:
+def service_env(settings: Settings) -> dict[str, str]:
+    """This process's environment for the services it starts: offline hub, absolute media root."""
     env = dict(os.environ)
     env.setdefault("HF_HUB_OFFLINE", "1")
     env["SIGHTSOUND_MEDIA_ROOT"] = str(Path(settings.media_root).resolve())
@@ -55,7 +56,7 @@ def cmd_stack_up(settings: Settings, args: argparse.Namespace) -> int:
     from sightsound.stack import Stack
 
     cmd_migrate(settings, args)
-    stack = Stack(env=_stack_env(settings), log_dir=Path(args.log_dir), api_port=args.port)
+    stack = Stack(env=service_env(settings), log_dir=Path(args.log_dir), api_port=args.port)
     print(f"starting api, teacher, verifier and worker (logs in {args.log_dir}) ...", flush=True)
     with stack:
         print(f"SightSound is up: API {stack.api_url} (docs {stack.api_url}/docs); Ctrl-C stops it", flush=True)
@@ -108,7 +109,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="sightsound-demo-"))
     clip_path = demo_clip(workdir / "demo.mp4")
     print(f"generated {clip_path} (drawn frames; espeak-ng speech then silence)", flush=True)
-    env = _stack_env(settings)
+    env = service_env(settings)
     if settings.teacher_model == "tiny-random" and "SIGHTSOUND_TEACHER_TEMPERATURE" not in os.environ:
         # A random model sampled at 0.7 rarely agrees with itself; greedy decoding lets the demo show
         # every stage. Set SIGHTSOUND_TEACHER_TEMPERATURE to sample instead.

@@ -60,9 +60,9 @@ class JobLog:
 
 def stack_env(settings: Settings, options: MainJobOptions) -> dict[str, str]:
     """The services' environment: the embedded defaults, unless the user's environment says otherwise."""
-    env = dict(os.environ)
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    env["SIGHTSOUND_MEDIA_ROOT"] = str(Path(settings.media_root).resolve())
+    from sightsound.cli import service_env
+
+    env = service_env(settings)
     defaults = {
         "SIGHTSOUND_TEACHER_BACKEND": "embedded",
         "SIGHTSOUND_SAMPLES_PER_QUESTION": str(options.samples_per_question),
