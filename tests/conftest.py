@@ -84,13 +84,13 @@ def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def speech_clip(clip_dir: Path) -> Path:
-    from sightsound.demoset import demo_clip
+    from sightsound_devdata.demo_clip import demo_clip
 
     return demo_clip(clip_dir / "speech.mp4")
 
 
 @pytest.fixture(scope="session")
 def silent_track_clip(clip_dir: Path) -> Path:
-    from sightsound.demoset import silent_video_clip
+    from sightsound_devdata.demo_clip import silent_video_clip
 
     return silent_video_clip(clip_dir / "noaudio.mp4")

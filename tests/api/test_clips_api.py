@@ -12,11 +12,11 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from sightsound.clipgen import make_fake_mp4, make_truncated
 from sightsound.config import Settings
 from sightsound.db.models import Clip, Job, Question
 from sightsound.db.session import session_scope
 from sightsound_api.main import create_app
+from sightsound_devdata.clipgen import make_fake_mp4, make_truncated
 
 CHOICES = ["A person speaking", "A dog barking", "Piano music", "Nothing at all"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from sightsound.config import Settings
-from sightsound.stack import free_port
+from sightsound_ops.stack import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -37,7 +37,7 @@ def main_job(
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     })
-    argv = [sys.executable, "-m", "sightsound.cli", "run", "--exit", "--train-clips", "3", "--test-clips", "2",
+    argv = [sys.executable, "-m", "sightsound_ops.cli", "run", "--exit", "--train-clips", "3", "--test-clips", "2",
             "--k", "2", "--sft-epochs", "1", "--grpo-steps", "1", "--student", "tiny-random",
             "--port", str(free_port()), "--workdir", str(work / "job"), "--report-dir", str(work / "report"),
             "--log-dir", str(work / "logs")]

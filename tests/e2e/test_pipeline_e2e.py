@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sightsound.config import Settings
 from sightsound.db.models import Claim, Job, JobState, TeacherSample, TraceDecision, Verdict
 from sightsound.db.session import session_scope
-from sightsound.pipeline.dispatch import Dispatcher
-from sightsound.pipeline.reaper import requeue_stuck
-from sightsound.stack import Stack
+from sightsound.tasks.dispatch import Dispatcher
+from sightsound_ops.stack import Stack
+from sightsound_worker.reaper import requeue_stuck
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

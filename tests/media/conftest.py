@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sightsound.clipgen import Tone, VideoSpec, make_clip
 from sightsound.media.probe import MediaLimits
+from sightsound_devdata.clipgen import Tone, VideoSpec, make_clip
 
 SMALL = VideoSpec(width=160, height=120, fps=15)
 GENEROUS = MediaLimits(max_duration_s=600, max_width=3840, max_height=2160, max_source_frames=100_000)

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from sightsound.clipgen import Tone, VideoSpec, make_clip
 from sightsound.media.audio import ingest_audio, probe_audio, wav_truncation_problem
 from sightsound.media.errors import CorruptMedia, MediaError, NoAudioStream, NotAudio, TooLong, TruncatedMedia
 from sightsound.media.ingest import audio_key
 from sightsound.media.probe import MediaLimits
 from sightsound.media.store import MediaStore, sha256_file
+from sightsound_devdata.clipgen import Tone, VideoSpec, make_clip
 
 LIMITS = MediaLimits(max_duration_s=600, max_width=3840, max_height=2160, max_source_frames=100_000)
 

@@ -6,8 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sightsound import clipgen
-from sightsound.clipgen import (
+from sightsound.media.ingest import extract_audio
+from sightsound.media.probe import probe_video
+from sightsound_devdata import clipgen
+from sightsound_devdata.clipgen import (
     Concat,
     Mix,
     NoiseBursts,
@@ -20,8 +22,6 @@ from sightsound.clipgen import (
     make_clip,
     make_truncated,
 )
-from sightsound.media.ingest import extract_audio
-from sightsound.media.probe import probe_video
 
 from .conftest import GENEROUS
 

@@ -10,7 +10,6 @@ import pytest
 import soundfile
 from PIL import Image
 
-from sightsound.clipgen import VideoSpec, make_clip
 from sightsound.media import ingest
 from sightsound.media.ingest import (
     extract_audio,
@@ -21,6 +20,7 @@ from sightsound.media.ingest import (
     sample_frame_times,
 )
 from sightsound.media.store import MediaStore, sha256_file
+from sightsound_devdata.clipgen import VideoSpec, make_clip
 
 
 def dominant_hz(x: np.ndarray, rate: int) -> float:

@@ -8,7 +8,6 @@ import pytest
 import soundfile
 from PIL import Image
 
-from sightsound.clipgen import make_corrupt_tail, make_fake_mp4, make_truncated
 from sightsound.config import Settings
 from sightsound.media import isobmff
 from sightsound.media.errors import (
@@ -22,6 +21,7 @@ from sightsound.media.errors import (
     TruncatedMedia,
 )
 from sightsound.media.probe import MediaLimits, check_duration, probe_video
+from sightsound_devdata.clipgen import make_corrupt_tail, make_fake_mp4, make_truncated
 
 from .conftest import GENEROUS
 

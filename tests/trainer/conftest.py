@@ -28,7 +28,7 @@ def task_records(task_clips: list[learnable.TaskClip]) -> list[DatasetRecord]:
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer():  # type: ignore[no-untyped-def]
-    from sightsound_trainer.tiny import tiny_tokenizer
+    from sightsound_student_model.tiny import tiny_tokenizer
 
     return tiny_tokenizer()
 

@@ -19,10 +19,10 @@ import numpy as np
 import soundfile
 from sqlalchemy.orm import Session
 
-from sightsound.clipgen import AudioSpec, Noise, Silence, Speech, Tone, fit_length
 from sightsound.contracts.training import DatasetRecord
 from sightsound.db.models import Clip, Job, JobState, Question, Split, TeacherSample, TraceDecision
 from sightsound.snapshot.targets import student_prompt, student_target
+from sightsound_devdata.clipgen import AudioSpec, Noise, Silence, Speech, Tone, fit_length
 
 QUESTION = "Is anyone speaking in this clip?"
 CHOICES = ["Yes, a person is speaking", "No, only a tone or silence", "A dog is barking", "Music is playing"]

@@ -14,7 +14,7 @@ import torch
 from peft.tuners.lora import LoraLayer
 
 from sightsound.contracts.training import DatasetRecord, Hyperparameters
-from sightsound_trainer.batches import prompt_batch, record_waveforms, target_batch
+from sightsound_student_model.batches import prompt_batch, record_waveforms, target_batch
 from sightsound_trainer.context import MemoryMonitor, StageContext
 from sightsound_trainer.grpo import train_grpo
 from sightsound_trainer.scoring import CompletionScorer, score

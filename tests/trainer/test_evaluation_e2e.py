@@ -30,10 +30,11 @@ from sightsound.contracts.evaluation import NOT_ASKED
 from sightsound.contracts.training import LoRASettings
 from sightsound.db.models import Evaluation, EvaluationItem, RunState, TrainingRun
 from sightsound.db.session import session_scope
-from sightsound.pipeline.dispatch import Dispatcher
-from sightsound.stack import ServiceProcess, free_port, trainer_worker_process
-from sightsound_trainer.checkpoints import CheckpointInfo, save_checkpoint
-from sightsound_trainer.student import add_lora, load_student
+from sightsound.tasks.dispatch import Dispatcher
+from sightsound_ops.stack import ServiceProcess, free_port, trainer_worker_process
+from sightsound_student_model.checkpoints import CheckpointInfo, save_checkpoint
+from sightsound_student_model.loading import load_student
+from sightsound_student_model.student import add_lora
 from tests.trainer.evaluation_bench import BenchQuestion, insert_benchmark, insert_checkpoint, two_categories
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from sightsound.contracts.training import LoRASettings
-from sightsound_trainer.batches import prompt_batch
-from sightsound_trainer.checkpoints import CheckpointInfo, save_checkpoint
-from sightsound_trainer.inference import Query, answer, load_base, load_checkpoint, user_text
-from sightsound_trainer.student import add_lora, load_student
+from sightsound_student_model.batches import prompt_batch
+from sightsound_student_model.checkpoints import CheckpointInfo, save_checkpoint
+from sightsound_student_model.inference import Query, answer, load_base, load_checkpoint, user_text
+from sightsound_student_model.loading import load_student
+from sightsound_student_model.student import add_lora
 
 
 def tone(freq: float, seconds: float = 1.0) -> np.ndarray:

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from sightsound.contracts.training import DatasetRecord, Hyperparameters
-from sightsound_trainer.checkpoints import CheckpointInfo
+from sightsound_student_model.checkpoints import CheckpointInfo
 from sightsound_trainer.context import MemoryMonitor
 from sightsound_trainer.runner import Resume, train_stages
 

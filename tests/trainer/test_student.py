@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from sightsound_trainer.batches import prompt_batch
+from sightsound_student_model.batches import prompt_batch
+from sightsound_student_model.loading import load_student
+from sightsound_student_model.student import StudentLoadError
+from sightsound_student_model.tiny import AUDIO_TOKENS
 from sightsound_trainer.rollouts import SamplingOptions, sample_completions
-from sightsound_trainer.student import StudentLoadError, load_student
-from sightsound_trainer.tiny import AUDIO_TOKENS
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +101,8 @@ def test_a_student_that_does_not_load_fails_fast_with_the_reason(tmp_path: Path)
 
 
 def test_trimming_the_whisper_padding_keeps_the_log_probs(student) -> None:  # type: ignore[no-untyped-def]
-    from sightsound_trainer.audio_window import allow_short_audio
-    from sightsound_trainer.batches import target_batch
+    from sightsound_student_model.audio_window import allow_short_audio
+    from sightsound_student_model.batches import target_batch
     from sightsound_trainer.scoring import CompletionScorer, score
 
     prompts = prompt_batch(student, ["What is heard?"] * 2, [tone(440, 1.0), tone(300, 0.6)])

@@ -25,7 +25,7 @@ from sqlalchemy import update
 from sightsound.config import Settings
 from sightsound.db.models import RunState, TrainingRun
 from sightsound.db.session import session_scope
-from sightsound.stack import ServiceProcess, free_port, trainer_worker_process
+from sightsound_ops.stack import ServiceProcess, free_port, trainer_worker_process
 from tests.trainer import learnable
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sightsound.clipgen import Noise, NoiseBursts, Silence, Speech, Tone
 from sightsound.config import Settings
 from sightsound.contracts.common import ClaimKind, VerdictLabel
 from sightsound.contracts.verifier import Claim, ClaimResult
+from sightsound_devdata.clipgen import Noise, NoiseBursts, Silence, Speech, Tone
+from sightsound_devdata.labelled_claims import chirp
 from sightsound_verifier.analysis import AnalyzerOptions, ClipAnalysis
 from sightsound_verifier.audio import AudioClip
 from sightsound_verifier.claims import extract_claims
-from sightsound_verifier.labelled_set import chirp
 from sightsound_verifier.lineup import acoustic_checkers, build_checkers
 from sightsound_verifier.rhythm_checks import count_tolerance
 from sightsound_verifier.router import ClaimRouter

@@ -31,9 +31,9 @@ from openai.types.chat.completion_create_params import CompletionCreateParamsNon
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
-from sightsound.clipgen import Tone
 from sightsound.contracts.common import VerdictLabel
 from sightsound.contracts.verifier import Claim
+from sightsound_devdata.clipgen import Tone
 from sightsound_verifier.analysis import ClipAnalysis
 from sightsound_verifier.app import create_app
 from sightsound_verifier.audio import AudioClip

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import torch
 
-from sightsound.clipgen import Noise, Tone
 from sightsound.config import Settings
 from sightsound.contracts.common import VerdictLabel
 from sightsound.contracts.verifier import Claim
+from sightsound_devdata.clipgen import Noise, Tone
 from sightsound_verifier.analysis import ClipAnalysis
 from sightsound_verifier.audio import AudioClip
 from sightsound_verifier.lineup import build_checkers

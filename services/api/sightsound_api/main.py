@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sightsound.config import Settings, get_settings
-from sightsound.pipeline.dispatch import Dispatcher
+from sightsound.tasks.dispatch import Dispatcher
 from sightsound.web import ServiceMetrics, install_problem_handlers
 from sightsound_api.metrics import PipelineCollector
 from sightsound_api.routes import (

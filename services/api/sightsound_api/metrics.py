@@ -10,10 +10,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from sightsound.celery_app import STAGE_QUEUES
 from sightsound.config import Settings
 from sightsound.db.models import Job, TraceDecision
 from sightsound.db.session import session_scope
+from sightsound.tasks.app import STAGE_QUEUES
 
 log = logging.getLogger(__name__)
 

@@ -13,5 +13,6 @@ Where things are:
   question's samples from a backend, in rounds when adaptive), :mod:`.app`;
 - backends (:mod:`.backends`): ``transformers`` (a local Qwen-VL; :mod:`.tiny` builds the random test
   model), ``openai`` (vLLM or any OpenAI-compatible server), ``embedded`` (offline CPU: the
-  :mod:`.tagger` (EfficientNet-Lite0, :mod:`.efficientnet_lite`) feeding SmolLM2-135M, :mod:`sightsound.smollm`).
+  :mod:`.tagger` (EfficientNet-Lite0, :mod:`.efficientnet_lite`) feeding SmolLM2-135M,
+  :mod:`sightsound.weights.smollm`).
 """

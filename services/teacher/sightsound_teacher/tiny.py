@@ -27,7 +27,7 @@ from transformers import (
     Qwen2_5_VLForConditionalGeneration,
 )
 
-from sightsound.tokenizers import smollm2_tokenizer
+from sightsound.weights.tokenizers import smollm2_tokenizer
 from sightsound_teacher.prompt import IMAGE_PAD, VISION_END, VISION_START
 
 log = logging.getLogger("sightsound.teacher")

@@ -6,5 +6,8 @@
 - ``sft`` and ``grpo``: the two loops, each a setup, a step function and a resumable loop, on accelerate
   (one process, or DDP under ``torchrun`` via ``launch``); ``scoring`` puts the audio in every forward pass;
   ``rollouts`` samples with the audio special tokens suppressed; ``objective`` and ``rewards`` are pure.
-- ``student`` / ``tiny``: loading a Qwen2-Audio-family student (folder, hub id, or the tiny random one).
+- ``evaluation``: the ``sightsound.evaluate`` task on the ``evaluate`` queue.
+
+The student itself (loading, batching, checkpoints, inference) is :mod:`sightsound_student_model`, shared
+with the student service.
 """

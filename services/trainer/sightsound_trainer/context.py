@@ -19,8 +19,8 @@ from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list
 
 from sightsound.contracts.training import Hyperparameters, Stage
-from sightsound_trainer.checkpoints import CheckpointInfo, checkpoint_dir, save_checkpoint
-from sightsound_trainer.student import Student
+from sightsound_student_model.checkpoints import CheckpointInfo, checkpoint_dir, save_checkpoint
+from sightsound_student_model.student import Student
 
 
 class Monitor(Protocol):

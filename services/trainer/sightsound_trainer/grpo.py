@@ -26,8 +26,9 @@ import torch
 from transformers import get_scheduler
 
 from sightsound.contracts.training import DatasetRecord
-from sightsound_trainer.batches import SequenceBatch, prompt_batch, record_waveforms
-from sightsound_trainer.checkpoints import load_training_state, load_weights
+from sightsound_student_model.batches import SequenceBatch, prompt_batch, record_waveforms
+from sightsound_student_model.checkpoints import load_training_state, load_weights
+from sightsound_student_model.student import trainable_parameters
 from sightsound_trainer.context import StageContext, StageOutcome
 from sightsound_trainer.distributed import micro_batch_sync
 from sightsound_trainer.objective import group_advantages, grpo_loss
@@ -35,7 +36,6 @@ from sightsound_trainer.order import batch_indices
 from sightsound_trainer.rewards import accuracy_reward, format_reward
 from sightsound_trainer.rollouts import SamplingOptions, decode_completions, sample_completions
 from sightsound_trainer.scoring import CompletionScorer, score
-from sightsound_trainer.student import trainable_parameters
 
 log = logging.getLogger(__name__)
 

@@ -15,32 +15,15 @@ from __future__ import annotations
 
 import re
 
+from sightsound.answers import answer_letter
 from sightsound.contracts.common import ANSWER_CLOSE, ANSWER_OPEN, CHOICE_LETTERS, THINK_CLOSE, THINK_OPEN
 
-_ANSWER = re.compile(re.escape(ANSWER_OPEN) + r"(.*?)" + re.escape(ANSWER_CLOSE), re.DOTALL)
 _NO_TAG = r"(?:(?!" + "|".join(re.escape(t) for t in (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)) + r").)*?"
 _FORMAT = re.compile(
     r"\s*(?:" + re.escape(THINK_OPEN) + _NO_TAG + re.escape(THINK_CLOSE) + r"\s*)?"
     + re.escape(ANSWER_OPEN) + r"\s*[A-D]\s*" + re.escape(ANSWER_CLOSE) + r"\s*",
     re.DOTALL,
 )
-
-
-def answer_letter(completion: str) -> str | None:
-    """The letter inside the completion's only ``<answer>`` tag; None when absent, repeated or not a letter.
-
-    >>> answer_letter("<think>a voice</think><answer> B </answer>")
-    'B'
-    >>> answer_letter("<answer>A</answer><answer>B</answer>") is None
-    True
-    >>> answer_letter("<answer>A dog barking</answer>") is None
-    True
-    """
-    found = _ANSWER.findall(completion)
-    if len(found) != 1:
-        return None
-    letter = found[0].strip()
-    return letter if letter in CHOICE_LETTERS else None
 
 
 def answer_index(completion: str) -> int | None:

@@ -8,34 +8,18 @@ of every sampling step by :class:`SuppressTokens`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from peft import PeftModel
-from transformers import LogitsProcessor, LogitsProcessorList
+from transformers import LogitsProcessorList
 
-from sightsound_trainer.batches import PromptBatch, SequenceBatch
+from sightsound_student_model.batches import PromptBatch, SequenceBatch
+from sightsound_student_model.generation import SuppressTokens
+from sightsound_student_model.student import Student
 from sightsound_trainer.objective import completion_mask
-from sightsound_trainer.student import Student
-
-
-class SuppressTokens(LogitsProcessor):
-    """Set the scores of ``token_ids`` to -inf at every step, so they are never sampled.
-
-    >>> scores = SuppressTokens([1])(torch.zeros(1, 1, dtype=torch.long), torch.zeros(1, 3))
-    >>> scores.tolist()
-    [[0.0, -inf, 0.0]]
-    """
-
-    def __init__(self, token_ids: Sequence[int]) -> None:
-        self.token_ids = torch.tensor(sorted(set(token_ids)), dtype=torch.long)
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        ids = self.token_ids.to(scores.device)
-        scores = scores.index_fill(-1, ids, float("-inf"))  # type: ignore[assignment]
-        return scores
 
 
 @dataclass(frozen=True)

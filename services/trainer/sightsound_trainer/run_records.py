@@ -17,20 +17,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from sightsound.config import Settings
 from sightsound.contracts.training import Hyperparameters, RunProgress, Stage
 from sightsound.db.models import Checkpoint, Dataset, RunState, TrainingRun
-from sightsound.db.session import get_engine, session_scope
-from sightsound_trainer.checkpoints import CheckpointInfo
+from sightsound.db.session import session_scope
+from sightsound.tasks.locks import LockSpace, TaskBusy, task_lock, unlocked
+from sightsound_student_model.checkpoints import CheckpointInfo
 
 log = logging.getLogger(__name__)
 
 TERMINAL = frozenset({RunState.succeeded, RunState.failed, RunState.cancelled})
-#: The first key of the two-key advisory locks of training runs (jobs use one-key locks).
-LOCK_SPACE = 0x5452  # "TR"
 HISTORY_POINTS = 400
 
 
@@ -42,31 +41,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _lock_key(run_id: uuid.UUID) -> int:
-    return int.from_bytes(run_id.bytes[:4], "big", signed=True)
-
-
 @contextlib.contextmanager
 def run_lock(settings: Settings, run_id: uuid.UUID) -> Iterator[Connection]:
-    """Hold the run's advisory lock for the duration, or raise :class:`RunSkipped`."""
-    with get_engine(settings.database_url).connect() as conn:
-        got = conn.execute(select(func.pg_try_advisory_lock(LOCK_SPACE, _lock_key(run_id)))).scalar()
-        conn.commit()
-        if not got:
-            raise RunSkipped(f"training run {run_id} is being trained by another worker")
-        try:
-            yield conn
-        finally:
-            conn.execute(select(func.pg_advisory_unlock(LOCK_SPACE, _lock_key(run_id))))
-            conn.commit()
-
-
-def lock_is_free(settings: Settings, run_id: uuid.UUID) -> bool:
+    """Hold the run's lock (:mod:`sightsound.tasks.locks`) for the duration, or raise :class:`RunSkipped`."""
     try:
-        with run_lock(settings, run_id):
-            return True
-    except RunSkipped:
-        return False
+        with task_lock(settings.database_url, LockSpace.training_run, run_id) as conn:
+            yield conn
+    except TaskBusy as busy:
+        raise RunSkipped(str(busy)) from busy
 
 
 @dataclass(frozen=True)
@@ -234,4 +216,4 @@ def orphaned_runs(settings: Settings) -> list[uuid.UUID]:
         ids = list(session.scalars(
             select(TrainingRun.id).where(TrainingRun.state.in_([RunState.queued, RunState.running]))
         ))
-    return [run_id for run_id in ids if lock_is_free(settings, run_id)]
+    return unlocked(settings.database_url, LockSpace.training_run, ids)

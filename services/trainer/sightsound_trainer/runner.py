@@ -22,7 +22,8 @@ from sightsound.config import Settings
 from sightsound.contracts.training import DatasetRecord, Hyperparameters, Stage
 from sightsound.db.models import RunState
 from sightsound.snapshot.create import read_records
-from sightsound_trainer.checkpoints import CheckpointInfo, load_weights
+from sightsound_student_model.checkpoints import CheckpointInfo, load_weights
+from sightsound_student_model.student import Student, StudentLoadError
 from sightsound_trainer.context import Monitor, StageContext, StageOutcome
 from sightsound_trainer.grpo import train_grpo
 from sightsound_trainer.run_records import (
@@ -36,7 +37,6 @@ from sightsound_trainer.run_records import (
 )
 from sightsound_trainer.setup import make_accelerator, prepare_student, start_next_stage
 from sightsound_trainer.sft import train_sft
-from sightsound_trainer.student import Student, StudentLoadError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import torch
 from peft import PeftModel
 from torch import nn
 
-from sightsound_trainer.batches import SequenceBatch, position_ids
+from sightsound_student_model.batches import SequenceBatch, position_ids
 
 
 class CompletionScorer(nn.Module):

@@ -11,8 +11,9 @@ from accelerate import Accelerator
 from peft import PeftModel
 
 from sightsound.contracts.training import Hyperparameters
-from sightsound_trainer.audio_window import allow_short_audio
-from sightsound_trainer.student import Student, add_lora, load_student, prepare_full_finetuning
+from sightsound_student_model.audio_window import allow_short_audio
+from sightsound_student_model.loading import load_student
+from sightsound_student_model.student import Student, add_lora, prepare_full_finetuning
 
 log = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ import torch
 from transformers import get_scheduler
 
 from sightsound.contracts.training import DatasetRecord
-from sightsound_trainer.batches import PromptBatch, SequenceBatch, prompt_batch, record_waveforms, target_batch
-from sightsound_trainer.checkpoints import load_training_state, load_weights
+from sightsound_student_model.batches import PromptBatch, SequenceBatch, prompt_batch, record_waveforms, target_batch
+from sightsound_student_model.checkpoints import load_training_state, load_weights
+from sightsound_student_model.student import trainable_parameters
 from sightsound_trainer.context import StageContext, StageOutcome
 from sightsound_trainer.distributed import micro_batch_sync
 from sightsound_trainer.order import batch_indices, steps_for_epochs
 from sightsound_trainer.scoring import CompletionScorer, score
-from sightsound_trainer.student import trainable_parameters
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from celery.signals import worker_ready
 
-from sightsound.celery_app import celery_app
 from sightsound.config import get_settings
 from sightsound.contracts.training import TRAIN_QUEUE, TRAIN_TASK
+from sightsound.tasks.app import celery_app
 
 log = logging.getLogger(__name__)
 

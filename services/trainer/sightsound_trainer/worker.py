@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from sightsound.celery_app import celery_app
+from sightsound.tasks.app import celery_app
 from sightsound_trainer import tasks as _tasks  # noqa: F401  (registers sightsound.train_run)
 from sightsound_trainer.evaluation import tasks as _evaluation_tasks  # noqa: F401  (registers sightsound.evaluate)
 

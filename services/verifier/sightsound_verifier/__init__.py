@@ -17,5 +17,5 @@ Layers, from pure to I/O:
 - ``verification``: glues the above for one request; ``audio``: URL -> samples; ``media_access``:
   which URLs may be read (the media store only).
 - ``app`` (+ ``metrics``, ``__main__``): HTTP, Prometheus counters, ``python -m sightsound_verifier``.
-- ``labelled_set``: clips with known truth for ``bench/verifier.py``.
+- ``labelled_set``: clips with known truth for ``perf/verifier.py``.
 """

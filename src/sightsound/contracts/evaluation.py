@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sightsound.db.models import RunState, Split
+from sightsound.contracts.lifecycle import RunState, Split
 
 #: The Celery task that runs an evaluation (consumed by the trainer worker on the ``evaluate`` queue).
 EVALUATE_TASK = "sightsound.evaluate"

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sightsound.db.models import Split
+from sightsound.contracts.lifecycle import Split
 
 #: The name of the Celery task that runs a training run (consumed on the ``train`` queue).
 TRAIN_TASK = "sightsound.train_run"

@@ -39,40 +39,14 @@ class Base(DeclarativeBase):
     }
 
 
+from sightsound.contracts.lifecycle import TERMINAL_STATES as TERMINAL_STATES  # noqa: E402
+from sightsound.contracts.lifecycle import JobState as JobState  # noqa: E402
+from sightsound.contracts.lifecycle import RunState as RunState  # noqa: E402
+from sightsound.contracts.lifecycle import Split as Split  # noqa: E402
+
+
 def _enum(cls: type[StrEnum], name: str) -> Enum:
     return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e], validate_strings=True)
-
-
-class JobState(StrEnum):
-    queued = "queued"
-    ingesting = "ingesting"
-    reasoning = "reasoning"
-    verifying = "verifying"
-    accepted = "accepted"
-    rejected = "rejected"
-    no_consensus = "no_consensus"
-    failed = "failed"
-
-    @property
-    def terminal(self) -> bool:
-        return self in TERMINAL_STATES
-
-
-TERMINAL_STATES = frozenset({JobState.accepted, JobState.rejected, JobState.no_consensus, JobState.failed})
-
-
-class Split(StrEnum):
-    train = "train"
-    validation = "validation"
-    test = "test"
-
-
-class RunState(StrEnum):
-    queued = "queued"
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
 
 
 def _now_col() -> Mapped[datetime]:

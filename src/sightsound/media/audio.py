@@ -21,9 +21,10 @@ import av.container
 import soundfile
 
 from sightsound.media.errors import CorruptMedia, NoAudioStream, NotAudio, TooLong, TruncatedMedia
-from sightsound.media.ingest import _wav, audio_key, extract_audio
+from sightsound.media.ingest import _wav, audio_key
 from sightsound.media.probe import AV_ERRORS, IMAGE_FORMATS, MediaLimits, translate_av_errors
 from sightsound.media.store import MediaStore, open_url
+from sightsound.media.waveform import extract_audio
 
 RIFF_HEADER_BYTES = 4096  # the ``data`` chunk header sits within the first few hundred bytes of any WAV
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF)  # what streaming writers put in a size field they could not go back to fill

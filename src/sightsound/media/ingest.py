@@ -30,6 +30,7 @@ from PIL import Image
 from sightsound.media.errors import CorruptMedia
 from sightsound.media.probe import find_video_stream, translate_av_errors
 from sightsound.media.store import MediaStore, open_url, sharded
+from sightsound.media.waveform import extract_audio
 
 T = TypeVar("T")
 
@@ -179,20 +180,6 @@ def extract_frames(path: str | Path, n: int, max_side: int) -> list[Image.Image]
             rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
             images.append(Image.fromarray(rgb.to_ndarray(), mode="RGB"))
         return images
-
-
-def extract_audio(path: str | Path, sample_rate: int = 16_000) -> npt.NDArray[np.float32] | None:
-    """The first audio track as mono float32 at ``sample_rate``; None when the file has no audio track."""
-    with translate_av_errors(CorruptMedia, "the audio could not be decoded"), av.open(str(path)) as container:
-        if not container.streams.audio:
-            return None
-        stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        chunks: list[npt.NDArray[np.float32]] = []
-        for frame in container.decode(stream):
-            chunks += [f.to_ndarray()[0] for f in resampler.resample(frame)]
-        chunks += [f.to_ndarray()[0] for f in resampler.resample(None)]
-    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
 
 
 # --- storing ---------------------------------------------------------------------------------------

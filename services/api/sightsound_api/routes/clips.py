@@ -14,6 +14,7 @@ from sightsound.db.catalog import ClipFacts, QuestionFacts, insert_clip, insert_
 from sightsound.db.models import Claim, Clip, Job, Question, TeacherSample
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import SessionDep, SettingsDep
+from sightsound_api.idempotency import replay
 from sightsound_api.questions import build_question
 from sightsound_api.schemas import ClipOut, JobOut, QuestionOut, SampleOut
 from sightsound_api.uploads import receive, store_original, upload_workdir, validate
@@ -55,15 +56,10 @@ async def create_clip(
         raise ProblemError(413, f"the upload is larger than the limit of {settings.max_upload_bytes} bytes",
                            kind="upload-too-large")
 
-    if idempotency_key:
-        existing = session.scalar(select(Job).where(Job.idempotency_key == idempotency_key))
-        if existing is not None:
-            if existing.question.fingerprint != question_in.fingerprint:
-                raise ProblemError(409, "this Idempotency-Key was used for a different request",
-                                   kind="idempotency-key-reused")
-            response.headers["Location"] = f"/v1/jobs/{existing.id}"
-            response.headers["Idempotent-Replayed"] = "true"
-            return job_out(existing, deduplicated=True)
+    existing = replay(session, Job, idempotency_key, lambda row: row.question.fingerprint == question_in.fingerprint,
+                      response, "/v1/jobs")
+    if existing is not None:
+        return job_out(existing, deduplicated=True)
 
     with upload_workdir(settings) as workdir:
         from pathlib import Path

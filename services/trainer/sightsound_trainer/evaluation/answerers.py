@@ -20,9 +20,10 @@ from sightsound.config import Settings
 from sightsound.contracts.evaluation import NOT_ASKED
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse, SamplingParams
 from sightsound.evaluation.teacher import teacher_output, teacher_prediction
-from sightsound_trainer.batches import Waveform, load_waveform
+from sightsound.media.waveform import Waveform
+from sightsound_student_model.batches import load_waveform
+from sightsound_student_model.inference import LoadedStudent, Query, answer
 from sightsound_trainer.evaluation.records import ItemRow, QuestionRow
-from sightsound_trainer.inference import LoadedStudent, Query, answer
 
 log = logging.getLogger(__name__)
 

@@ -15,18 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from sightsound.config import Settings
 from sightsound.contracts.evaluation import EvaluationProgress, EvaluationSettings
 from sightsound.db.models import Clip, Evaluation, EvaluationItem, Question, RunState, Split
-from sightsound.db.session import get_engine, session_scope
+from sightsound.db.session import session_scope
+from sightsound.tasks.locks import LockSpace, TaskBusy, task_lock, unlocked
 
 TERMINAL = frozenset({RunState.succeeded, RunState.failed, RunState.cancelled})
-#: The first key of the two-key advisory locks of evaluations (training runs use 0x5452).
-LOCK_SPACE = 0x4556  # "EV"
 
 
 class EvaluationSkipped(Exception):
@@ -37,31 +36,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _lock_key(evaluation_id: uuid.UUID) -> int:
-    return int.from_bytes(evaluation_id.bytes[:4], "big", signed=True)
-
-
 @contextlib.contextmanager
 def evaluation_lock(settings: Settings, evaluation_id: uuid.UUID) -> Iterator[Connection]:
-    """Hold the evaluation's advisory lock for the duration, or raise :class:`EvaluationSkipped`."""
-    with get_engine(settings.database_url).connect() as conn:
-        got = conn.execute(select(func.pg_try_advisory_lock(LOCK_SPACE, _lock_key(evaluation_id)))).scalar()
-        conn.commit()
-        if not got:
-            raise EvaluationSkipped(f"evaluation {evaluation_id} is being run by another worker")
-        try:
-            yield conn
-        finally:
-            conn.execute(select(func.pg_advisory_unlock(LOCK_SPACE, _lock_key(evaluation_id))))
-            conn.commit()
-
-
-def lock_is_free(settings: Settings, evaluation_id: uuid.UUID) -> bool:
+    """Hold the evaluation's lock (:mod:`sightsound.tasks.locks`), or raise :class:`EvaluationSkipped`."""
     try:
-        with evaluation_lock(settings, evaluation_id):
-            return True
-    except EvaluationSkipped:
-        return False
+        with task_lock(settings.database_url, LockSpace.evaluation, evaluation_id) as conn:
+            yield conn
+    except TaskBusy as busy:
+        raise EvaluationSkipped(str(busy)) from busy
 
 
 @dataclass(frozen=True)
@@ -221,4 +203,4 @@ def orphaned_evaluations(settings: Settings) -> list[uuid.UUID]:
             select(Evaluation.id).where(Evaluation.state.in_([RunState.queued, RunState.running]))
             .order_by(Evaluation.created_at)
         ))
-    return [evaluation_id for evaluation_id in ids if lock_is_free(settings, evaluation_id)]
+    return unlocked(settings.database_url, LockSpace.evaluation, ids)

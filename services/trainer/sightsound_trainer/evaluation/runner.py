@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sightsound.answers import parse_answer
 from sightsound.config import Settings
 from sightsound.contracts.evaluation import NOT_ASKED, READINGS, EvaluationProgress, Reading
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse
@@ -19,7 +20,14 @@ from sightsound.db.session import session_scope
 from sightsound.evaluation.summary import ItemOutcome, summarize
 from sightsound.evaluation.teacher import teacher_skip_reason
 from sightsound.registry import TEACHER, BadModelName, UnknownModel, parse_model_ref, resolve_model
-from sightsound_trainer.answers import parse_answer
+from sightsound_student_model.inference import (
+    LoadedStudent,
+    inference_device,
+    inference_dtype,
+    load_base,
+    load_checkpoint,
+)
+from sightsound_student_model.student import StudentLoadError
 from sightsound_trainer.evaluation.answerers import Answerer, StudentAnswerer, TeacherAnswerer
 from sightsound_trainer.evaluation.records import (
     EvaluationSkipped,
@@ -35,14 +43,6 @@ from sightsound_trainer.evaluation.records import (
     select_questions,
     stored_items,
 )
-from sightsound_trainer.inference import (
-    LoadedStudent,
-    inference_device,
-    inference_dtype,
-    load_base,
-    load_checkpoint,
-)
-from sightsound_trainer.student import StudentLoadError
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from celery.signals import worker_ready
 
-from sightsound.celery_app import celery_app
 from sightsound.config import get_settings
 from sightsound.contracts.evaluation import EVALUATE_QUEUE, EVALUATE_TASK
+from sightsound.tasks.app import celery_app
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,202 @@
+"""The pipeline stages: ingest, reason, verify. Each is idempotent and safe to run twice.
+
+A stage runs only from the job states it owns (``states.STATES_FOR_STAGE``) and under a PostgreSQL
+advisory lock on the job, so a redelivered message never races a stage that is still running (a
+worker that dies releases its lock with its connection). The Celery tasks in ``tasks.py`` are thin
+wrappers that add retries; tests call these functions directly too.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from sightsound.clients.teacher import TeacherClient
+from sightsound.clients.verifier import VerifierClient
+from sightsound.config import Settings
+from sightsound.contracts.teacher import ReasonRequest, SamplingParams
+from sightsound.contracts.verifier import TraceIn, VerifyRequest
+from sightsound.db.models import Clip, Job, JobState, Question, TeacherSample
+from sightsound.db.session import session_scope
+from sightsound.media.ingest import ingest_clip
+from sightsound.media.store import MediaStore, open_url
+from sightsound.tasks.locks import LockSpace, TaskBusy, task_lock
+from sightsound_worker.records import now, record_samples, record_verification, set_state
+from sightsound_worker.states import STATES_FOR_STAGE, outcome_of
+
+log = logging.getLogger(__name__)
+
+
+class StageSkipped(Exception):
+    """The job is not in a state this stage owns, or another worker holds it: nothing to do."""
+
+
+@dataclass(frozen=True)
+class StageResult:
+    job_id: uuid.UUID
+    state: JobState
+    next_stage: str | None
+
+
+@contextmanager
+def job_lock(settings: Settings, job_id: uuid.UUID) -> Iterator[None]:
+    """Hold the job's lock (:mod:`sightsound.tasks.locks`) for the whole stage, or raise StageSkipped."""
+    try:
+        with task_lock(settings.database_url, LockSpace.job, job_id):
+            yield
+    except TaskBusy as busy:
+        raise StageSkipped(str(busy)) from busy
+
+
+def _load_job_state(settings: Settings, job_id: uuid.UUID, stage: str) -> JobState:
+    with session_scope(settings.database_url) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise StageSkipped(f"job {job_id} does not exist")
+        if job.state not in STATES_FOR_STAGE[stage]:
+            raise StageSkipped(f"job {job_id} is {job.state.value}; stage {stage} already ran")
+        return job.state
+
+
+@contextmanager
+def _local_copy(url: str) -> Iterator[Path]:
+    """A local path for a media URL (the file itself for ``file://``, a temporary copy otherwise)."""
+    if url.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        yield Path(unquote(urlparse(url).path))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "original"
+        with open_url(url) as src, target.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+        yield target
+
+
+def run_ingest(settings: Settings, job_id: uuid.UUID) -> StageResult:
+    """Extract the frames and the 16 kHz audio of the job's clip (once per clip, shared by its jobs)."""
+    with job_lock(settings, job_id):
+        _load_job_state(settings, job_id, "ingest")
+        with session_scope(settings.database_url) as session:
+            set_state(session, job_id, JobState.ingesting, expected=STATES_FOR_STAGE["ingest"])
+            job = session.get_one(Job, job_id)
+            clip = job.question.clip
+            clip_id, media_url, content_hash = clip.id, clip.media_url, clip.content_hash
+            done = clip.frame_urls is not None
+        if not done:
+            store = MediaStore(settings.media_root)
+            with _local_copy(media_url) as path:
+                result = ingest_clip(
+                    path,
+                    store,
+                    content_hash=content_hash,
+                    frames=settings.frames_per_clip,
+                    max_side=settings.frame_max_side,
+                    sample_rate=settings.audio_sample_rate,
+                )
+            with session_scope(settings.database_url) as session:
+                session.execute(
+                    update(Clip)
+                    .where(Clip.id == clip_id)
+                    .values(frame_urls=result.frame_urls, audio_url=result.audio_url)
+                )
+        with session_scope(settings.database_url) as session:
+            set_state(session, job_id, JobState.reasoning, expected=frozenset({JobState.ingesting}))
+    return StageResult(job_id, JobState.reasoning, "reason")
+
+
+def _reason_request(settings: Settings, question: Question, clip: Clip) -> ReasonRequest:
+    return ReasonRequest(
+        question=question.text,
+        choices=list(question.choices),
+        frame_urls=list(clip.frame_urls or []),
+        k=settings.samples_per_question,
+        sampling=SamplingParams(
+            temperature=settings.teacher_temperature,
+            max_new_tokens=settings.teacher_max_new_tokens,
+            seed=settings.teacher_seed,
+        ),
+    )
+
+
+def run_reason(settings: Settings, job_id: uuid.UUID, teacher: TeacherClient) -> StageResult:
+    """Ask the teacher for K chains of thought, store them, and keep the job only on consensus."""
+    with job_lock(settings, job_id):
+        _load_job_state(settings, job_id, "reason")
+        with session_scope(settings.database_url) as session:
+            job = session.get_one(Job, job_id)
+            request = _reason_request(settings, job.question, job.question.clip)
+        response = teacher.reason(request)
+        consensus = response.consensus
+        next_state = JobState.verifying if consensus.reached else JobState.no_consensus
+        with session_scope(settings.database_url) as session:
+            record_samples(session, job_id, response)
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(
+                    consensus_answer_index=consensus.answer_index,
+                    agreement=consensus.agreement,
+                    samples_used=consensus.samples_used,
+                )
+            )
+            error = None
+            if not consensus.reached:
+                error = (
+                    f"no {consensus.policy} consensus: agreement {consensus.agreement:.2f} over "
+                    f"{consensus.samples_used} samples"
+                )
+            set_state(session, job_id, next_state, expected=frozenset({JobState.reasoning}), error=error)
+    return StageResult(job_id, next_state, "verify" if consensus.reached else None)
+
+
+def run_verify(settings: Settings, job_id: uuid.UUID, verifier: VerifierClient) -> StageResult:
+    """Verify the consensus traces' sound claims against the real audio and decide per trace."""
+    with job_lock(settings, job_id):
+        _load_job_state(settings, job_id, "verify")
+        with session_scope(settings.database_url) as session:
+            job = session.get_one(Job, job_id)
+            audio_url = job.question.clip.audio_url
+            samples = session.scalars(
+                select(TeacherSample)
+                .where(TeacherSample.job_id == job_id)
+                .where(TeacherSample.answer_index == job.consensus_answer_index)
+                .order_by(TeacherSample.sample_index)
+            ).all()
+            traces = [TraceIn(sample_index=s.sample_index, text=s.text) for s in samples]
+        if not traces:
+            with session_scope(settings.database_url) as session:
+                set_state(session, job_id, JobState.failed, error="no consensus sample to verify")
+            return StageResult(job_id, JobState.failed, None)
+        response = verifier.verify(VerifyRequest(audio_url=audio_url, traces=traces))
+        with session_scope(settings.database_url) as session:
+            decisions = record_verification(session, job_id, response)
+            outcome = outcome_of(decisions)
+            error = None if outcome == JobState.accepted else "every trace was rejected by the verifier"
+            set_state(session, job_id, outcome, expected=frozenset({JobState.verifying}), error=error)
+    return StageResult(job_id, outcome, None)
+
+
+def fail_job(settings: Settings, job_id: uuid.UUID, error: str) -> None:
+    """Mark a job failed with a reason the user can read (``GET /v1/jobs/{id}`` shows it)."""
+    with session_scope(settings.database_url) as session:
+        job = session.get(Job, job_id)
+        if job is not None and not job.state.terminal:
+            set_state(session, job_id, JobState.failed, error=error)
+
+
+def bump_attempts(settings: Settings, job_id: uuid.UUID) -> int:
+    with session_scope(settings.database_url) as session:
+        result = session.execute(
+            update(Job).where(Job.id == job_id).values(attempts=Job.attempts + 1, updated_at=now())
+            .returning(Job.attempts)
+        ).scalar()
+        return int(result or 0)

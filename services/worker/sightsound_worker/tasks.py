@@ -1,0 +1,83 @@
+"""Celery tasks: thin wrappers around the stages that add retries and chain the next stage.
+
+Transient errors of the teacher or verifier (connection errors, timeouts, 429, 5xx) are retried with
+exponential backoff; a 4xx or an exhausted retry budget fails the job with the reason. Any other
+error fails the job too: the worker never loses a job silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from celery import Task
+
+from sightsound.clients.base import ServiceRejectedError, TransientServiceError
+from sightsound.config import get_settings
+from sightsound.media.errors import MediaError
+from sightsound.tasks.app import celery_app
+from sightsound_worker import reaper, stages
+from sightsound_worker.pipeline import STAGES
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(stage: str, job_id: uuid.UUID | str) -> None:
+    """Send a job to the queue of ``stage`` (ingest, reason or verify)."""
+    celery_app.send_task(f"sightsound.{stage}_job", args=[str(job_id)], queue=stage)
+
+
+def _run_stage(task: Task, stage: str, job_id_str: str) -> str:
+    settings = get_settings()
+    job_id = uuid.UUID(job_id_str)
+    try:
+        result = STAGES[stage].run(settings, job_id)
+    except stages.StageSkipped as skipped:
+        log.info("skip %s: %s", stage, skipped)
+        return "skipped"
+    except TransientServiceError as exc:
+        attempt = task.request.retries
+        if attempt >= settings.task_max_retries:
+            stages.fail_job(settings, job_id, f"{stage}: gave up after {attempt + 1} tries: {exc}")
+            return "failed"
+        stages.bump_attempts(settings, job_id)
+        countdown = settings.task_retry_backoff_s * (2**attempt)
+        log.warning("%s of job %s: transient error, retry in %.1fs: %s", stage, job_id, countdown, exc)
+        raise task.retry(exc=exc, countdown=countdown, max_retries=settings.task_max_retries) from exc
+    except ServiceRejectedError as exc:
+        stages.fail_job(settings, job_id, f"{stage}: {exc.service} refused the request ({exc.status}): "
+                        f"{exc.message}")
+        return "failed"
+    except MediaError as exc:
+        stages.fail_job(settings, job_id, f"{stage}: {exc}")
+        return "failed"
+    except Exception as exc:
+        log.exception("%s of job %s failed", stage, job_id)
+        stages.fail_job(settings, job_id, f"{stage}: unexpected error: {type(exc).__name__}: {exc}")
+        return "failed"
+    if result.next_stage is not None:
+        enqueue(result.next_stage, job_id)
+    return result.state.value
+
+
+@celery_app.task(name="sightsound.ingest_job", bind=True)
+def ingest_job(self: Task, job_id: str) -> str:
+    return _run_stage(self, "ingest", job_id)
+
+
+@celery_app.task(name="sightsound.reason_job", bind=True)
+def reason_job(self: Task, job_id: str) -> str:
+    return _run_stage(self, "reason", job_id)
+
+
+@celery_app.task(name="sightsound.verify_job", bind=True)
+def verify_job(self: Task, job_id: str) -> str:
+    return _run_stage(self, "verify", job_id)
+
+
+@celery_app.task(name="sightsound.reap_stuck_jobs")
+def reap_stuck_jobs() -> dict[str, Any]:
+    settings = get_settings()
+    report = reaper.requeue_stuck(settings, older_than_s=settings.stuck_after_s, send=enqueue)
+    return report.as_dict()

@@ -1,0 +1,54 @@
+"""The Celery application: Redis transport, one queue per pipeline stage.
+
+Redis is transport only. A job's state lives in PostgreSQL, so a message lost with Redis is found
+again by the reaper (``sightsound jobs requeue-stuck`` or the periodic ``reap_stuck_jobs`` task).
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu.entity import Queue
+
+from sightsound.config import Settings, get_settings
+
+STAGE_QUEUES = ("ingest", "reason", "verify", "train", "evaluate")
+
+TASK_ROUTES = {
+    "sightsound.ingest_job": {"queue": "ingest"},
+    "sightsound.reason_job": {"queue": "reason"},
+    "sightsound.verify_job": {"queue": "verify"},
+    "sightsound.reap_stuck_jobs": {"queue": "ingest"},
+    "sightsound.train_run": {"queue": "train"},
+    "sightsound.evaluate": {"queue": "evaluate"},
+}
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("sightsound", broker=settings.redis_url, include=["sightsound_worker.tasks"])
+    app.conf.update(
+        task_queues=[Queue(name) for name in STAGE_QUEUES],  # type: ignore[no-untyped-call]
+        task_default_queue="ingest",
+        task_routes=TASK_ROUTES,
+        task_serializer="json",
+        accept_content=["json"],
+        # A task is acknowledged only when it finished, and a worker that dies mid-task gives it back:
+        # every stage is idempotent, so running one twice is safe, losing one is not.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # Model stages are long and memory-heavy: a worker takes one message at a time.
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "reap-stuck-jobs": {
+                "task": "sightsound.reap_stuck_jobs",
+                "schedule": max(30.0, settings.stuck_after_s / 4),
+            }
+        },
+    )
+    return app
+
+
+celery_app = make_celery(get_settings())

@@ -1,0 +1,206 @@
+"""The ``sightsound`` command: database, local stack, the demo, the stuck-job reaper, settings; the main job
+and the API operations are in :mod:`sightsound_ops.commands`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from sightsound.config import Settings, get_settings
+from sightsound.db.migrate import ensure_database
+from sightsound_ops.environment import service_env
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from sightsound.db.migrate import upgrade
+
+    if ensure_database(settings.database_url):
+        print(f"created database {make_url(settings.database_url).database}")
+    upgrade(settings.database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_stack_up(settings: Settings, args: argparse.Namespace) -> int:
+    from sightsound_ops.stack import Stack
+
+    cmd_migrate(settings, args)
+    stack = Stack(env=service_env(settings), log_dir=Path(args.log_dir), api_port=args.port)
+    print(f"starting api, teacher, verifier and worker (logs in {args.log_dir}) ...", flush=True)
+    with stack:
+        print(f"SightSound is up: API {stack.api_url} (docs {stack.api_url}/docs); Ctrl-C stops it", flush=True)
+        stop = False
+
+        def _stop(*_: object) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        while not stop:
+            for proc in stack.processes.values():
+                if not proc.alive():
+                    print(f"{proc.name} exited:\n{proc.log_tail()}", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+    print("stopped")
+    return 0
+
+
+def _summarize_clip(clip: dict[str, Any]) -> str:
+    lines = [f"clip {clip['id']}: {clip['duration_s']:.1f}s {clip['width']}x{clip['height']}, "
+             f"audio={'yes' if clip['has_audio'] else 'no'}, {len(clip['frame_urls'] or [])} frames"]
+    for q in clip["questions"]:
+        job = q["job"]
+        lines.append(f"question: {q['text']}  choices={q['choices']}  gold={q['answer_index']}")
+        lines.append(f"job {job['id']}: {job['state']}  consensus={job['consensus_answer_index']} "
+                     f"agreement={job['agreement']}  error={job['error']}")
+        for s in q["samples"]:
+            decision = (s["decision"] or {}).get("decision", "-")
+            lines.append(f"  sample {s['sample_index']}: answer={s['answer_index']} decision={decision} "
+                         f"({s['completion_tokens']} tokens, {s['latency_ms']:.0f} ms)")
+            for c in s["claims"]:
+                lines.append(f"    claim [{c['kind']}] {c['text']!r}: {c['final_verdict']} "
+                             f"({c['final_confidence']:.2f})")
+            for reason in (s["decision"] or {}).get("reasons", []):
+                lines.append(f"    reason: {reason}")
+    return "\n".join(lines)
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """The main job at this stage: start the stack and push a generated clip through it."""
+    import httpx
+
+    from sightsound_devdata.demo_clip import DEMO_CHOICES, DEMO_QUESTION, demo_clip
+    from sightsound_ops.stack import Stack
+
+    cmd_migrate(settings, args)
+    workdir = Path(tempfile.mkdtemp(prefix="sightsound-demo-"))
+    clip_path = demo_clip(workdir / "demo.mp4")
+    print(f"generated {clip_path} (drawn frames; espeak-ng speech then silence)", flush=True)
+    env = service_env(settings)
+    if settings.teacher_model == "tiny-random" and "SIGHTSOUND_TEACHER_TEMPERATURE" not in os.environ:
+        # A random model sampled at 0.7 rarely agrees with itself; greedy decoding lets the demo show
+        # every stage. Set SIGHTSOUND_TEACHER_TEMPERATURE to sample instead.
+        env["SIGHTSOUND_TEACHER_TEMPERATURE"] = "0"
+    stack = Stack(env=env, log_dir=Path(args.log_dir), api_port=args.port)
+    print("starting api, teacher (tiny RANDOM Qwen2.5-VL, greedy), verifier and worker ...", flush=True)
+    stack.start()
+    try:
+        with clip_path.open("rb") as fh:
+            response = httpx.post(
+                f"{stack.api_url}/v1/clips",
+                files={"video": ("demo.mp4", fh, "video/mp4")},
+                data={
+                    "question": DEMO_QUESTION,
+                    "choices": json.dumps(list(DEMO_CHOICES)),
+                    "answer_index": "0",
+                    "category": "sound",
+                },
+                timeout=60,
+            )
+        response.raise_for_status()
+        job = response.json()
+        print(f"POST /v1/clips -> {response.status_code}, Location {response.headers['location']}", flush=True)
+        deadline = time.monotonic() + args.timeout
+        state = job["state"]
+        while time.monotonic() < deadline:
+            job = httpx.get(f"{stack.api_url}/v1/jobs/{job['id']}", timeout=10).json()
+            if job["state"] != state:
+                state = job["state"]
+                print(f"  job {job['id']}: {state}", flush=True)
+            if state in ("accepted", "rejected", "no_consensus", "failed"):
+                break
+            time.sleep(0.5)
+        clip = httpx.get(f"{stack.api_url}/v1/clips/{job['clip_id']}", timeout=10).json()
+        print(_summarize_clip(clip))
+        if args.keep_running:
+            print(f"the stack keeps running: API {stack.api_url}/docs ; Ctrl-C stops it", flush=True)
+            try:
+                while True:
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                pass
+        return 0 if state in ("accepted", "rejected", "no_consensus") else 1
+    finally:
+        stack.stop()
+
+
+def cmd_requeue_stuck(settings: Settings, args: argparse.Namespace) -> int:
+    from sightsound.tasks.dispatch import Dispatcher
+    from sightsound_worker.reaper import requeue_stuck
+
+    dispatcher = Dispatcher(settings)
+    report = requeue_stuck(settings, older_than_s=args.older_than, send=dispatcher.enqueue)
+    print(json.dumps(report.as_dict(), indent=2))
+    return 0
+
+
+def settings_markdown() -> str:
+    rows = ["| variable | default | description |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "" if default is None else str(default)
+        rows.append(f"| `SIGHTSOUND_{name.upper()}` | `{shown}` | {field.description or ''} |")
+    return "\n".join(rows)
+
+
+def cmd_settings(_: Settings, args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(settings_markdown())
+    else:
+        print(get_settings().model_dump_json(indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sightsound", description="SightSound: distil audio reasoning from a vision teacher into an audio student."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="create the database if needed and apply migrations").set_defaults(
+        func=cmd_migrate
+    )
+    stack = sub.add_parser("stack", help="the local stack as processes")
+    stack_sub = stack.add_subparsers(dest="stack_command", required=True)
+    up = stack_sub.add_parser("up", help="start api, teacher, verifier and worker; Ctrl-C stops them")
+    up.add_argument("--port", type=int, default=8000, help="API port")
+    up.add_argument("--log-dir", default="var/logs")
+    up.set_defaults(func=cmd_stack_up)
+    demo = sub.add_parser("demo", help="start the stack and push a generated clip through the pipeline")
+    demo.add_argument("--port", type=int, default=8000, help="API port")
+    demo.add_argument("--log-dir", default="var/logs")
+    demo.add_argument("--timeout", type=float, default=600)
+    demo.add_argument("--keep-running", action="store_true", help="leave the stack up for queries")
+    demo.set_defaults(func=cmd_demo)
+    jobs = sub.add_parser("jobs", help="job maintenance")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    requeue = jobs_sub.add_parser("requeue-stuck", help="re-enqueue jobs whose state has not moved")
+    requeue.add_argument("--older-than", type=float, default=get_settings().stuck_after_s, metavar="SECONDS")
+    requeue.set_defaults(func=cmd_requeue_stuck)
+    st = sub.add_parser("settings", help="print the effective settings")
+    st.add_argument("--markdown", action="store_true", help="the README table of all settings")
+    st.set_defaults(func=cmd_settings)
+    from sightsound_ops.commands import register
+
+    register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(get_settings(), args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,226 @@
+"""The main job, end to end on the embedded defaults: the README's first command.
+
+1. build the sample set (real Debian sounds, scikit-image photos, espeak-ng speech;
+   :mod:`sightsound_devdata.synthetic_set`);
+2. start the stack (api, teacher, verifier, pipeline worker, trainer worker, student service);
+3. import the test split as evaluation questions (no teacher work) and submit the train split by REST;
+4. wait for teacher and verifier (progress bar), build the `cot` and `label-only` datasets;
+5. train the student: label-only SFT, and CoT SFT then GRPO (the run's SFT checkpoint is the CoT SFT model);
+6. evaluate base / label-only SFT / CoT SFT / SFT+GRPO on the test split, print the comparison table;
+7. deploy the last checkpoint, ask it about a test clip, write the HTML report, and leave the API up.
+
+Everything goes through the public API, as a user's script would; only the test import is a management
+operation on the database (the importer runs where the media are).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sightsound.config import Settings
+from sightsound.db.migrate import ensure_database
+from sightsound_ops.api_client import ApiClient, ApiError, Json
+from sightsound_ops.environment import service_env
+from sightsound_ops.mainjob.log import JobLog, say
+from sightsound_ops.mainjob.options import SAMPLE_SOURCE, MainJobOptions
+from sightsound_ops.mainjob.waiting import wait_evaluation, wait_jobs, wait_run
+
+
+def stack_env(settings: Settings, options: MainJobOptions) -> dict[str, str]:
+    """The services' environment: the embedded defaults, unless the user's environment says otherwise."""
+    env = service_env(settings)
+    defaults = {
+        "SIGHTSOUND_TEACHER_BACKEND": "embedded",
+        "SIGHTSOUND_SAMPLES_PER_QUESTION": str(options.samples_per_question),
+        "SIGHTSOUND_TEACHER_MAX_NEW_TOKENS": str(options.teacher_max_new_tokens),
+        "SIGHTSOUND_STUDENT_BASE_MODELS": json.dumps([options.student_model]),
+        "SIGHTSOUND_DATASET_ROOT": str((options.workdir / "datasets").resolve()),
+        "SIGHTSOUND_TRAINER_OUTPUT_ROOT": str((options.workdir / "runs").resolve()),
+    }
+    for key, value in {**defaults, **options.extra_env}.items():
+        env.setdefault(key, value)
+    return env
+
+
+#: Services that work at the same time during the pipeline stage (teacher on one clip while the verifier
+#: checks the previous one): one intra-op thread each, so they share the cores instead of oversubscribing
+#: them (OpenMP threads spinning against each other made 2-thread processes 5-15x slower on 2 busy cores).
+#: The trainer worker, which works alone, keeps every core.
+SINGLE_THREADED = ("teacher", "verifier", "worker", "api", "student")
+
+
+def pin_threads(stack: Any) -> None:
+    for name in SINGLE_THREADED:
+        if name in stack.processes and "OMP_NUM_THREADS" not in os.environ:
+            stack.processes[name].env_overrides.update(
+                {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "SIGHTSOUND_VERIFIER_CPU_THREADS": "1"}
+            )
+
+
+def latest_per_stage(checkpoints: list[Json]) -> dict[str, Json]:
+    latest: dict[str, Json] = {}
+    for ckpt in checkpoints:
+        if ckpt["stage"] not in latest or ckpt["step"] > latest[ckpt["stage"]]["step"]:
+            latest[ckpt["stage"]] = ckpt
+    return latest
+
+
+def submit_train_split(api: ApiClient, items: list[Any]) -> list[str]:
+    job_ids = []
+    for item in items:
+        job = api.submit_clip(Path(item.path), item.question, item.choices, answer_index=item.answer_index,
+                              category=item.category, split="train", source=SAMPLE_SOURCE)
+        job_ids.append(str(job["id"]))
+    return job_ids
+
+
+def build_datasets(api: ApiClient, log: JobLog) -> None:
+    for variant in ("cot", "label-only"):
+        try:
+            dataset = api.create_dataset(f"sample-{variant}", variant, {"split": "train"})
+        except ApiError as exc:
+            log.notes.append(f"no {variant} dataset: {exc.detail}")
+            say(f"    no {variant} dataset: {exc.detail}")
+            continue
+        log.datasets[variant] = dataset
+        say(f"    dataset {dataset['name']} v{dataset['version']} ({variant}): {dataset['counts']}")
+
+
+def train(api: ApiClient, options: MainJobOptions, log: JobLog) -> None:
+    plans = [("label-only SFT", "label-only", ["sft"]), ("CoT SFT + GRPO", "cot", ["sft", "grpo"])]
+    created = []
+    for label, variant, stages in plans:
+        if variant not in log.datasets:
+            continue
+        run = api.create_run(log.datasets[variant]["id"], options.student_model, stages, options.hyperparameters())
+        created.append((label, str(run["id"])))
+    for label, run_id in created:
+        run = wait_run(api, run_id, label, options.stage_timeout_s)
+        log.runs[label] = run
+        if run["state"] != "succeeded":
+            log.notes.append(f"training run {label} ended {run['state']}: {run.get('error')}")
+            say(f"    {label}: {run['state']}: {run.get('error')}")
+            continue
+        latest = latest_per_stage(api.checkpoints(run_id))
+        if label == "label-only SFT" and "sft" in latest:
+            log.checkpoints["label-only SFT"] = str(latest["sft"]["id"])
+        if label == "CoT SFT + GRPO":
+            if "sft" in latest:
+                log.checkpoints["CoT SFT"] = str(latest["sft"]["id"])
+            if "grpo" in latest:
+                log.checkpoints["CoT SFT + GRPO"] = str(latest["grpo"]["id"])
+
+
+def evaluate(api: ApiClient, options: MainJobOptions, log: JobLog) -> None:
+    models = {"base": f"base:{options.student_model}",
+              **{label: f"checkpoint:{ckpt}" for label, ckpt in log.checkpoints.items()}}
+    created = {
+        label: api.create_evaluation(ref, SAMPLE_SOURCE, label=label, max_new_tokens=options.eval_max_new_tokens)
+        for label, ref in models.items()
+    }
+    for label, evaluation in created.items():
+        done = wait_evaluation(api, str(evaluation["id"]), f"evaluate {label}", options.stage_timeout_s)
+        log.evaluations[label] = done
+        if done["state"] != "succeeded":
+            log.notes.append(f"evaluation of {label} ended {done['state']}: {done.get('error')}")
+
+
+def how_to_query(api_url: str, example: Path | None) -> str:
+    clip = str(example) if example else "clip.wav"
+    return "\n".join([
+        f"The API stays up at {api_url} (docs: {api_url}/docs). Ask the deployed student:",
+        f"  sightsound ask {clip} 'What is heard?' --choice 'A bell' --choice 'Speech' --api {api_url}",
+        f"  curl -F file=@{clip} -F question='What is heard?' {api_url}/v1/student/answer",
+        f"  OpenAI clients: base_url={api_url}/v1, model='sightsound-student', audio as an input_audio part",
+        "Ctrl-C stops the stack.",
+    ])
+
+
+def run_main_job(settings: Settings, options: MainJobOptions) -> int:
+    from sightsound.db.migrate import upgrade
+    from sightsound_ops.mainjob.report_inputs import write_report
+    from sightsound_ops.mainjob.test_split import build_and_import
+    from sightsound_ops.stack import Stack
+
+    # SIGTERM unwinds like Ctrl-C, so the stack's processes (own sessions) are stopped, never orphaned.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    log = JobLog()
+    options.workdir.mkdir(parents=True, exist_ok=True)
+    with log.stage("database"):
+        ensure_database(settings.database_url)
+        upgrade(settings.database_url)
+    with log.stage("sample set (real sounds and photos)"):
+        sample = build_and_import(settings, options)
+        say(f"    {len(sample.train)} train clips, {len(sample.test)} test questions imported "
+            f"({sample.imported_summary})")
+    stack = Stack(env=stack_env(settings, options), log_dir=options.log_dir, api_port=options.api_port)
+    pin_threads(stack)
+    try:
+        with log.stage("start the stack (api, teacher, verifier, workers, student service)"):
+            stack.start()
+            stack.add_trainer_worker()
+        api = ApiClient(stack.api_url, timeout_s=300)
+        with log.stage(f"teacher (K={options.samples_per_question}) and verifier on the train split"):
+            jobs = wait_jobs(api, submit_train_split(api, sample.train), options.stage_timeout_s)
+            states: dict[str, int] = {}
+            for job in jobs:
+                states[job["state"]] = states.get(job["state"], 0) + 1
+            say(f"    jobs: {states}")
+        with log.stage("datasets"):
+            build_datasets(api, log)
+        with log.stage(f"train the student ({options.student_model})"):
+            train(api, options, log)
+        with log.stage("evaluate before and after"):
+            evaluate(api, options, log)
+            finished = [str(e["id"]) for e in log.evaluations.values() if e["state"] == "succeeded"]
+            if finished:
+                say(api.compare(finished, "markdown"))
+        example = Path(sample.test[0].path) if sample.test else None
+        with log.stage("deploy and ask"):
+            last = log.checkpoints.get("CoT SFT + GRPO") or next(iter(log.checkpoints.values()), None)
+            if last is not None and example is not None:
+                api.deploy(last)
+                item = sample.test[0]
+                answer = api.ask(example, item.question, item.choices)
+                said = answer.get("answer_text") or f"no readable answer in {answer.get('text', '')[:80]!r}"
+                say(f"    asked the deployed student about {example.name}: {item.question} -> {said} "
+                    f"(gold {item.choices[item.answer_index]!r})")
+        with log.stage("report"):
+            path = write_report(api, settings, options, log)
+            say(f"    report: {path.resolve()}")
+        total = time.monotonic() - log.started
+        say(f"\nThe main job took {total / 60:.1f} min. " + ("; ".join(log.notes) if log.notes else ""))
+        if not options.keep_running:
+            return 0
+        say(how_to_query(stack.api_url, example))
+        _serve_until_interrupted(stack)
+        return 0
+    finally:
+        stack.stop()
+
+
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve_until_interrupted(stack: Any) -> None:
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    while not stop:
+        for proc in stack.processes.values():
+            if not proc.alive():
+                print(f"{proc.name} exited:\n{proc.log_tail()}", file=sys.stderr)
+                return
+        time.sleep(0.5)

@@ -1,0 +1,67 @@
+"""The summary printed at the end of the job: a few Markdown tables with the numbers that matter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sightsound_ops.report.data import ReportData
+from sightsound_ops.report.html import percent
+
+
+def _cell(value: object) -> str:
+    """A table cell: pipes escaped and newlines flattened, so a name cannot break the table.
+
+    >>> _cell("a|b\\nc")
+    'a\\\\|b c'
+    """
+    return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _funnel(data: ReportData) -> str:
+    f = data.funnel
+    if f is None:
+        return "Pipeline: no data"
+    split_text = " / ".join(f"{n} {s}" for s, n in f.split_counts() if n) or "no questions"
+    rows = [
+        ("clips", f.clips),
+        ("questions", f"{f.questions} ({split_text})"),
+        ("jobs with unanimous teacher answers", f"{f.jobs_unanimous} of {f.jobs}"),
+        ("traces sampled", f.traces_sampled),
+        ("traces accepted / rejected by the verifier", f"{f.traces_accepted} / {f.traces_rejected}"),
+    ]
+    return md_table(["pipeline", "count"], rows)
+
+
+def _evaluations(data: ReportData) -> str:
+    if not data.evaluations:
+        return "Evaluation: no data"
+    categories = data.categories()
+    rows = []
+    for e in data.evaluations:
+        scores = [percent(e.per_category[c].accuracy) if c in e.per_category else "–" for c in categories]
+        rows.append([e.model_label, percent(e.overall_accuracy), e.n, *scores])
+    return md_table(["model", "accuracy", "n", *categories], rows)
+
+
+def _timings(data: ReportData) -> str:
+    if not data.stage_timings:
+        return "Stage timings: no data"
+    rows = [(t.stage, f"{t.seconds:.1f}") for t in data.stage_timings]
+    rows.append(("total", f"{sum(t.seconds for t in data.stage_timings):.1f}"))
+    return md_table(["stage", "seconds"], rows)
+
+
+def render_markdown_summary(data: ReportData) -> str:
+    """Funnel, accuracy per model and category, and stage timings, as Markdown tables."""
+    parts = [f"## {_cell(data.title)}", _funnel(data), _evaluations(data), _timings(data)]
+    random = data.random_models()
+    if random:
+        names = ", ".join(f"{m.role} {m.name}" for m in random)
+        parts.append(f"Random weights ({_cell(names)}): these numbers test the plumbing, not the method.")
+    return "\n\n".join(parts) + "\n"
