@@ -94,7 +94,7 @@ class ResolvedModel:
     checkpoint_id: uuid.UUID | None
     folder: Path | None  # the checkpoint folder; None for a base model
     base_model: str
-    variant: str  # the prompt variant of its training dataset: "cot" or "label-only"
+    variant: str  # its training dataset's variant (sightsound.contracts.training.DatasetVariant): the prompt
     run_id: uuid.UUID | None = None
     stage: str | None = None
     step: int | None = None

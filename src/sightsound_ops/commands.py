@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sightsound.config import Settings
+from sightsound.contracts.training import DATASET_VARIANTS
 from sightsound_ops.api_client import ApiClient, ApiError
 
 Handler = Callable[[Settings, argparse.Namespace], int]
@@ -224,7 +225,7 @@ def register(sub: Any) -> None:
 
     dataset = _with_api(sub.add_parser("dataset", help="snapshot accepted traces into a dataset"))
     dataset.add_argument("--name", default="sightsound")
-    dataset.add_argument("--variant", default="cot", choices=["cot", "label-only"])
+    dataset.add_argument("--variant", default="cot", choices=list(DATASET_VARIANTS))
     dataset.add_argument("--split", default="train")
     dataset.add_argument("--filters", help="more filters as JSON, e.g. '{\"min_agreement\": 1.0}'")
     dataset.set_defaults(func=_guarded(cmd_dataset))

@@ -31,7 +31,7 @@ from sightsound_student_model.student import Student
 
 log = logging.getLogger(__name__)
 
-PromptVariant = str  # "cot" (think, then answer) or "label-only" (answer only)
+PromptVariant = str  # a DatasetVariant: "cot"/"cot-unverified" (think, then answer), else answer only
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,22 @@ def test_cot_records_are_the_teachers_reasoning_and_answer_in_the_student_format
     assert built.provenance["teacher_models"] == ["vlm-a"] and built.sample_ids == [1, 2, 3]
 
 
-def test_label_only_has_one_answer_record_per_question_with_the_gold_answer() -> None:
-    built = build_records([row(1, 1, 2, gold=0), row(2, 1, 2, gold=0), row(3, 2, 3, gold=None)], "label-only",
-                          DatasetFilters())
-    assert [r.target for r in built.records] == ["<answer>A</answer>", "<answer>D</answer>"]
-    assert all(r.sample_id is None for r in built.records) and built.counts["questions"] == 2
+def test_label_only_has_one_record_per_question_with_the_teachers_answer() -> None:
+    rows = [row(1, 1, 2, gold=0), row(2, 1, 2, gold=0), row(3, 2, 3, gold=None)]
+    built = build_records(rows, "label-only", DatasetFilters())
+    assert [r.target for r in built.records] == ["<answer>C</answer>", "<answer>D</answer>"]
+    assert all(r.sample_id is None and r.label_source == "teacher" for r in built.records)
+    assert built.counts["questions"] == 2 and built.counts["label_source"] == {"teacher": 2}
+    assert built.records[0].answer_index == 0  # the GRPO reward answer stays the gold one
     assert "Answer with the letter" in built.records[0].prompt
+
+
+def test_gold_label_takes_the_gold_answer_where_there_is_one() -> None:
+    built = build_records([row(1, 1, 2, gold=0), row(3, 2, 3, gold=None)], "gold-label", DatasetFilters())
+    assert [r.target for r in built.records] == ["<answer>A</answer>", "<answer>D</answer>"]
+    assert [r.label_source for r in built.records] == ["gold", "teacher"]
+    assert built.counts["label_source"] == {"gold": 1, "teacher": 1}
+    assert built.provenance["label_source"] == "gold"
 
 
 def test_filters_and_skips_are_counted() -> None:

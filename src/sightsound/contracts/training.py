@@ -11,7 +11,7 @@ trainer (which reads them back from PostgreSQL and the dataset export).
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -21,7 +21,17 @@ from sightsound.contracts.lifecycle import Split
 TRAIN_TASK = "sightsound.train_run"
 TRAIN_QUEUE = "train"
 
-DatasetVariant = Literal["cot", "label-only"]
+#: What a snapshot trains on (the paper's ablation rows):
+#: ``label-only`` the teacher's consensus answer alone (the paper's baseline: distilled labels);
+#: ``gold-label`` the gold answer alone where there is one (the teacher's consensus where not);
+#: ``cot`` every verified (accepted) trace; ``cot-unverified`` every trace of a unanimous question, verdicts
+#: ignored (CoT SFT without verification).
+DatasetVariant = Literal["label-only", "gold-label", "cot", "cot-unverified"]
+DATASET_VARIANTS: tuple[DatasetVariant, ...] = get_args(DatasetVariant)
+#: Variants whose records are teacher traces (reasoning then answer); the others are one answer per question.
+REASONING_VARIANTS: frozenset[str] = frozenset({"cot", "cot-unverified"})
+#: Where a record's target answer comes from.
+LabelSource = Literal["teacher", "gold"]
 Stage = Literal["sft", "grpo"]
 STAGE_ORDER: tuple[Stage, ...] = ("sft", "grpo")
 
@@ -75,10 +85,21 @@ class DatasetCreate(BaseModel):
                       description="Datasets of one name are versioned 1, 2, 3, …")
     variant: DatasetVariant = Field(
         "cot",
-        description="`cot`: one record per accepted trace, target = the teacher's reasoning and answer; "
-        "`label-only`: one record per question, target = the answer alone (the paper's baseline).",
+        description="`cot`: one record per accepted (verified) trace, target = the teacher's reasoning and "
+        "answer; `cot-unverified`: one record per trace of every unanimous question, accepted or rejected "
+        "(verdicts ignored: CoT SFT without verification); `label-only`: one record per question with an "
+        "accepted trace, target = the teacher's consensus answer alone (the paper's baseline, distilled "
+        "labels); `gold-label`: the same questions, target = the gold answer where one exists (the "
+        "teacher's consensus where not).",
     )
     filters: DatasetFilters = Field(default_factory=lambda: DatasetFilters())
+
+    @model_validator(mode="after")
+    def _verdict_filters_need_verdicts(self) -> DatasetCreate:
+        if self.variant == "cot-unverified" and (self.filters.verifier_policy or self.filters.strict_only):
+            raise ValueError("variant cot-unverified ignores the verifier's verdicts: drop filters.verifier_policy "
+                             "and filters.strict_only, or use variant cot")
+        return self
 
 
 class DatasetRecord(BaseModel):
@@ -96,7 +117,15 @@ class DatasetRecord(BaseModel):
     target: str = Field(..., description="The assistant text the student learns (SFT).")
     answer_index: int = Field(..., ge=0, le=3, description="Reward answer: the gold answer, else the consensus.")
     answer_source: Literal["gold", "consensus"]
+    label_source: LabelSource = Field(
+        "teacher", description="Where the target's answer comes from: the teacher (its trace or consensus) or "
+        "the gold answer (`gold-label` only)."
+    )
     teacher_answer_index: int | None = Field(None, ge=0, le=3)
+    verifier_decision: str | None = Field(
+        None, description="The trace's verifier decision (`accepted`, `rejected`; null: not decided) of a "
+        "`cot` or `cot-unverified` record."
+    )
     category: str | None = None
     split: Split = Split.train
     teacher_model: str | None = None

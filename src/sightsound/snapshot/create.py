@@ -37,25 +37,37 @@ class EmptySelection(ValueError):
     """No accepted trace matches the filters: a snapshot would be empty."""
 
 
+#: A question is unanimous when all its teacher samples agreed (``jobs.agreement`` is 1).
+UNANIMOUS = 1.0 - 1e-9
+
+
 def select_rows(session: Session, request: DatasetCreate) -> list[TraceRow]:
-    """Accepted traces of clips with audio, narrowed by the filters the database can apply."""
+    """Traces of clips with audio, narrowed by the filters the database can apply: the accepted ones, or for
+    ``cot-unverified`` every trace of a unanimous question whatever the verifier decided (or whether it did)."""
     f = request.filters
     stmt = (
         select(TeacherSample, TraceDecision, Job, Question, Clip)
-        .join(TraceDecision, TraceDecision.sample_id == TeacherSample.id)
         .join(Job, TeacherSample.job_id == Job.id)
         .join(Question, Job.question_id == Question.id)
         .join(Clip, Question.clip_id == Clip.id)
-        .where(TraceDecision.decision == "accepted", Clip.audio_url.is_not(None))
+        .where(Clip.audio_url.is_not(None))
         .order_by(TeacherSample.id)
     )
+    if request.variant == "cot-unverified":
+        stmt = stmt.outerjoin(TraceDecision, TraceDecision.sample_id == TeacherSample.id).where(
+            Job.consensus_answer_index.is_not(None), Job.agreement >= UNANIMOUS
+        )
+    else:
+        stmt = stmt.join(TraceDecision, TraceDecision.sample_id == TeacherSample.id).where(
+            TraceDecision.decision == "accepted"
+        )
     if f.split is not None:
         stmt = stmt.where(Question.split == f.split)
     if f.categories:
         stmt = stmt.where(Question.category.in_(f.categories))
     if f.min_agreement is not None:
         stmt = stmt.where(Job.agreement >= f.min_agreement)
-    if f.verifier_policy is not None:
+    if f.verifier_policy is not None:  # never with cot-unverified (refused by the contract)
         stmt = stmt.where(TraceDecision.policy == f.verifier_policy)
     if f.teacher_models:
         stmt = stmt.where(TeacherSample.model.in_(f.teacher_models))
@@ -68,7 +80,8 @@ def select_rows(session: Session, request: DatasetCreate) -> list[TraceRow]:
             trace_answer=sample.answer_index,
             teacher_model=sample.model,
             prompt_version=sample.prompt_version,
-            policy=decision.policy,
+            policy=decision.policy if decision is not None else "",
+            decision=decision.decision if decision is not None else None,
             agreement=job.agreement,
             consensus=job.consensus_answer_index,
             question_id=question.id,
@@ -122,7 +135,8 @@ def create_snapshot(
     built = build_records(select_rows(session, request), request.variant, request.filters)
     if not built.records:
         raise EmptySelection(
-            "no accepted trace with audio matches these filters"
+            ("no trace of a unanimous question" if request.variant == "cot-unverified" else "no accepted trace")
+            + " with audio matches these filters"
             + (f" (skipped: {built.counts['skipped']})" if built.counts["skipped"] else "")
         )
     session.execute(select(func.pg_advisory_xact_lock(_name_lock_key(request.name))))

@@ -1,8 +1,8 @@
 """What the student reads and what it learns to write, built from a question and a teacher trace (pure).
 
-The student's prompt asks for the shape the rewards check; the target of a ``cot`` record is the
-teacher's reasoning and answer in that shape (the ``<claims>`` block, which existed for the verifier, is
-left out), and the target of a ``label-only`` record is the answer alone.
+The student's prompt asks for the shape the rewards check; the target of a ``cot`` or ``cot-unverified``
+record is the teacher's reasoning and answer in that shape (the ``<claims>`` block, which existed for the
+verifier, is left out), and the target of a ``label-only`` or ``gold-label`` record is the answer alone.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sightsound.contracts.common import (
     THINK_CLOSE,
     THINK_OPEN,
 )
+from sightsound.contracts.training import REASONING_VARIANTS
 
 #: Bump when the student prompt's wording changes (recorded in every dataset's provenance).
 STUDENT_PROMPT_VERSION = "student-v1"
@@ -37,7 +38,7 @@ def student_prompt(question: str, choices: Sequence[str], variant: str) -> str:
     Answer with the letter of the best choice in <answer></answer>.
     """
     lines = [question.strip(), *(f"{CHOICE_LETTERS[i]}. {c}" for i, c in enumerate(choices))]
-    if variant == "cot":
+    if variant in REASONING_VARIANTS:
         lines.append(
             f"Think about what is heard inside {THINK_OPEN}{THINK_CLOSE}, then give the letter of the best "
             f"choice in {ANSWER_OPEN}{ANSWER_CLOSE}."
