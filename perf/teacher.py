@@ -266,11 +266,11 @@ def adaptive_savings(backend_name: str, clips: int, k: int, first_round: int, ne
                 sampling=SamplingParams(temperature=1.0, top_p=0.95, max_new_tokens=max_new, seed=i),
             )
             drawn = draw(teacher, request, frames, policy=policy, adaptive=True, first_round=first_round)
-            used.append(drawn.consensus.samples_used)
+            used.append(drawn.consensus.traces_used)
             rounds.append(len(drawn.calls))
             reached += drawn.consensus.reached
         report[policy] = {
-            "samples_used": used,
+            "traces_used": used,
             "mean_samples_used": round(statistics.mean(used), 2),
             "saved_fraction": round(1 - statistics.mean(used) / k, 3),
             "mean_rounds": round(statistics.mean(rounds), 2),

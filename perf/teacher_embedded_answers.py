@@ -2,7 +2,7 @@
 
 Runs the embedded backend (EfficientNet-Lite0 tags -> SmolLM2-135M-Instruct) the way the main job does
 (16 frames per clip, longest side 448 px, saved as JPEG and read back; K samples at temperature 0.7,
-top_p 1, seed 0) on the first ``--clips`` items of ``build_sample_set(train=N, test=0)`` and reports,
+top_p 1, seed 0) on the first ``--clips`` items of ``build_synthetic_set(train=N, test=0)`` and reports,
 for the first 8 clips and for all of them:
 
 - ms per sample (the call's wall time / K) and completion tokens per sample;
@@ -34,7 +34,7 @@ from PIL import Image
 
 from sightsound.contracts.teacher import ReasonRequest, SamplingParams
 from sightsound.media.ingest import extract_frames
-from sightsound_devdata.synthetic_set import SampleItem, build_sample_set, load_sample_set
+from sightsound_devdata.synthetic_set import SyntheticItem, build_synthetic_set, load_synthetic_set
 from sightsound_teacher.backends.embedded_backend import EmbeddedBackend
 from sightsound_teacher.parsing import parse_answer
 
@@ -43,18 +43,18 @@ COPY_WORD = "podium"
 EXAMPLE_WORDS = ("podium", "microphone", "locomotive", "train")
 
 
-def sample_items(workdir: Path, clips: int) -> list[SampleItem]:
+def sample_items(workdir: Path, clips: int) -> list[SyntheticItem]:
     """The first ``clips`` train items (built once into ``workdir``, reused after)."""
     try:
-        items = load_sample_set(workdir)
+        items = load_synthetic_set(workdir)
         if len(items) >= clips:
             return items[:clips]
     except (FileNotFoundError, ValueError):
         pass
-    return build_sample_set(workdir, train=clips, test=0)
+    return build_synthetic_set(workdir, train=clips, test=0)
 
 
-def clip_frames(item: SampleItem, folder: Path, n: int, side: int) -> list[Image.Image]:
+def clip_frames(item: SyntheticItem, folder: Path, n: int, side: int) -> list[Image.Image]:
     """``n`` frames as the ingest stage stores them (JPEG), read back."""
     folder.mkdir(parents=True, exist_ok=True)
     frames = []
@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=448)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/sightsound-sample-bench"))
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/sightsound-synthetic-bench"))
     parser.add_argument("--label", default="")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -151,7 +151,7 @@ def main() -> None:
         temperature=args.temperature, top_p=1.0, max_new_tokens=args.max_new_tokens, seed=args.seed
     )
 
-    def request(item: SampleItem) -> ReasonRequest:
+    def request(item: SyntheticItem) -> ReasonRequest:
         return ReasonRequest(
             question=item.question,
             choices=list(item.choices),

@@ -50,9 +50,9 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "services" / "trainer")]
 
 from sightsound.contracts.training import DatasetRecord, Hyperparameters  # noqa: E402
 from sightsound.snapshot.targets import student_prompt, student_target  # noqa: E402
+from sightsound_student_model import tiny  # noqa: E402
 from sightsound_student_model.batches import prompt_batch, record_waveforms  # noqa: E402
 from sightsound_student_model.student import AudioStudent, Student, student_from_parts  # noqa: E402
-from sightsound_trainer import tiny  # noqa: E402
 from sightsound_trainer.context import MemoryMonitor, StageContext  # noqa: E402
 from sightsound_trainer.grpo import grpo_setup, grpo_step  # noqa: E402
 from sightsound_trainer.rollouts import SamplingOptions, sample_completions  # noqa: E402

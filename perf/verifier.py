@@ -79,7 +79,7 @@ def kind_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def verify_clip(verifier: Verifier, clip: LabelledClip, reject: float) -> tuple[list[dict[str, Any]], float]:
-    request = VerifyRequest(audio_url=None, traces=[TraceIn(sample_index=0, text=clip.trace_text())])
+    request = VerifyRequest(audio_url=None, traces=[TraceIn(trace_index=0, text=clip.trace_text())])
     start = time.perf_counter()
     response = verifier.verify(request, AudioClip(clip.samples, RATE))
     seconds = time.perf_counter() - start
@@ -125,7 +125,7 @@ def ten_second_clip() -> tuple[AudioClip, str]:
 
 def latency(verifier: Verifier, repeats: int) -> dict[str, Any]:
     clip, text = ten_second_clip()
-    request = VerifyRequest(audio_url=None, traces=[TraceIn(sample_index=0, text=text)])
+    request = VerifyRequest(audio_url=None, traces=[TraceIn(trace_index=0, text=text)])
     times, verdicts = [], []
     for _ in range(repeats):
         start = time.perf_counter()

@@ -69,7 +69,7 @@ def settings(database_url: str, redis_url: str, media_root: Path) -> Settings:
         max_upload_bytes=5 * 1024 * 1024,
         frames_per_clip=4,
         frame_max_side=112,
-        samples_per_question=3,
+        traces_per_question=3,
         teacher_max_new_tokens=80,
         teacher_seed=0,
         task_max_retries=2,

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(300.0, gt=0, description="Timeout of one call to teacher or verifier.")
     task_max_retries: int = Field(5, ge=0, description="Retries of a stage on transient HTTP errors.")
     task_retry_backoff_s: float = Field(2.0, ge=0, description="First retry delay; doubles each time.")
-    samples_per_question: int = Field(4, ge=1, le=64, description="K: chains of thought per question.")
+    traces_per_question: int = Field(4, ge=1, le=64, description="K: chains of thought per question.")
     teacher_temperature: float = Field(0.7, ge=0, le=2)
     teacher_max_new_tokens: int = Field(128, ge=8, le=4096)
     teacher_seed: int | None = Field(0, description="Seed sent with each reason request (null: random).")

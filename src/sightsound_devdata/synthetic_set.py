@@ -1,6 +1,6 @@
 """The sample set: short clips made from real sounds and photos, each with a 4-choice audio question.
 
-``build_sample_set(out_dir, train=.., test=..)`` writes one MP4 per item (224x160 at 10 fps, 3-5 s,
+``build_synthetic_set(out_dir, train=.., test=..)`` writes one MP4 per item (224x160 at 10 fps, 3-5 s,
 AAC audio) and ``manifest.json``; everything is known by construction, so the answers are right.
 Categories, in turn (see :mod:`sightsound_devdata.synthetic_recipes` for how each is built): ``sound_source``,
 ``speech_content``, ``music_or_speech``, ``event_count``, ``loudness``.
@@ -38,9 +38,9 @@ from sightsound_devdata.clipgen import AudioSpec, FloatArray, fit_length, make_c
 from sightsound_devdata.photos import PhotoScene
 from sightsound_devdata.synthetic_recipes import CATEGORIES, RECIPES, Recipe
 
-SOURCE = "sightsound-sample"  # the question source the set is uploaded under
+SOURCE = "sightsound-synthetic"  # the question source the set is uploaded under
 MANIFEST = "manifest.json"
-FORMAT = "sightsound-sample-set/1"
+FORMAT = "sightsound-synthetic-set/1"
 WIDTH, HEIGHT, FPS = 224, 160, 10
 AUDIO_RATE = 44_100
 MAX_DURATION_S = 5.0
@@ -48,7 +48,7 @@ SplitName = Literal["train", "test"]
 
 
 @dataclass(frozen=True)
-class SampleItem:
+class SyntheticItem:
     path: Path
     question: str
     choices: tuple[str, str, str, str]
@@ -134,7 +134,7 @@ def clip_duration(samples: FloatArray, min_duration_s: float) -> float:
     return duration
 
 
-def _render_item(recipe: Recipe, index: int, split: SplitName, seed: int, out_dir: Path) -> SampleItem:
+def _render_item(recipe: Recipe, index: int, split: SplitName, seed: int, out_dir: Path) -> SyntheticItem:
     samples = recipe.audio.render(AUDIO_RATE)
     duration = clip_duration(samples, recipe.min_duration_s)
     samples = fit_length(samples, round(duration * AUDIO_RATE))
@@ -143,7 +143,7 @@ def _render_item(recipe: Recipe, index: int, split: SplitName, seed: int, out_di
     video = PhotoScene(width=WIDTH, height=HEIGHT, fps=FPS, photo=recipe.photo)
     make_clip(path, video=video, audio=_Rendered(samples), duration_s=duration, audio_rate=AUDIO_RATE)
     choices, answer_index = arrange_choices(recipe, np.random.default_rng([seed, index, 7]))
-    return SampleItem(
+    return SyntheticItem(
         path=path,
         question=recipe.question,
         choices=choices,
@@ -158,7 +158,7 @@ def _render_item(recipe: Recipe, index: int, split: SplitName, seed: int, out_di
     )
 
 
-def build_sample_set(out_dir: Path, *, train: int, test: int, seed: int = 0) -> list[SampleItem]:
+def build_synthetic_set(out_dir: Path, *, train: int, test: int, seed: int = 0) -> list[SyntheticItem]:
     """Write ``train + test`` clips and ``manifest.json`` into ``out_dir``; return the items in order.
 
     Needs espeak-ng and the Debian packages ``sonic-pi-samples`` and ``sound-theme-freedesktop``
@@ -183,8 +183,8 @@ def build_sample_set(out_dir: Path, *, train: int, test: int, seed: int = 0) -> 
     return items
 
 
-def load_sample_set(out_dir: Path) -> list[SampleItem]:
-    """The items of a set written by :func:`build_sample_set` (paths resolved against ``out_dir``)."""
+def load_synthetic_set(out_dir: Path) -> list[SyntheticItem]:
+    """The items of a set written by :func:`build_synthetic_set` (paths resolved against ``out_dir``)."""
     manifest = json.loads((out_dir / MANIFEST).read_text())
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{out_dir / MANIFEST} is not a {FORMAT} manifest")
@@ -192,7 +192,7 @@ def load_sample_set(out_dir: Path) -> list[SampleItem]:
     for entry in manifest["items"]:
         a, b, c, d = entry["choices"]
         items.append(
-            SampleItem(
+            SyntheticItem(
                 **{**entry, "path": out_dir / entry["path"], "choices": (a, b, c, d), "sounds": tuple(entry["sounds"])}
             )
         )

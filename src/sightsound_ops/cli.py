@@ -64,9 +64,9 @@ def _summarize_clip(clip: dict[str, Any]) -> str:
         lines.append(f"question: {q['text']}  choices={q['choices']}  gold={q['answer_index']}")
         lines.append(f"job {job['id']}: {job['state']}  consensus={job['consensus_answer_index']} "
                      f"agreement={job['agreement']}  error={job['error']}")
-        for s in q["samples"]:
+        for s in q["traces"]:
             decision = (s["decision"] or {}).get("decision", "-")
-            lines.append(f"  sample {s['sample_index']}: answer={s['answer_index']} decision={decision} "
+            lines.append(f"  sample {s['trace_index']}: answer={s['answer_index']} decision={decision} "
                          f"({s['completion_tokens']} tokens, {s['latency_ms']:.0f} ms)")
             for c in s["claims"]:
                 lines.append(f"    claim [{c['kind']}] {c['text']!r}: {c['final_verdict']} "

@@ -47,7 +47,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from sightsound_ops.mainjob.options import MainJobOptions
 
     options = MainJobOptions(api_port=args.port, train_clips=args.train_clips, test_clips=args.test_clips,
-                             samples_per_question=args.k, keep_running=not args.exit, seed=args.seed,
+                             traces_per_question=args.k, keep_running=not args.exit, seed=args.seed,
                              report_dir=Path(args.report_dir), log_dir=Path(args.log_dir),
                              workdir=Path(args.workdir), student_model=args.student, sft_epochs=args.sft_epochs,
                              grpo_steps=args.grpo_steps)
@@ -184,7 +184,7 @@ def register(sub: Any) -> None:
     run.add_argument("--port", type=int, default=8000, help="API port")
     run.add_argument("--train-clips", type=int, default=MainJobOptions.train_clips)
     run.add_argument("--test-clips", type=int, default=MainJobOptions.test_clips)
-    run.add_argument("--k", type=int, default=MainJobOptions.samples_per_question, help="teacher samples per question")
+    run.add_argument("--k", type=int, default=MainJobOptions.traces_per_question, help="teacher samples per question")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--student", default="embedded", help="student model (embedded: assembled from shipped weights)")
     run.add_argument("--sft-epochs", type=float, default=MainJobOptions.sft_epochs)

@@ -70,7 +70,9 @@ def test_upload_answers_202_with_location_and_enqueues_ingest(
 ) -> None:
     queue = redis.Redis.from_url(settings.redis_url)
     before = queue.llen("ingest")
-    response = upload(client, speech_clip, answer_index="0", category="sound")
+    # a question no other test asks, so the job is new whatever ran before (tests share the session database)
+    question = f"What can be heard? ({uuid.uuid4().hex[:8]})"
+    response = upload(client, speech_clip, answer_index="0", category="sound", question=question)
     assert response.status_code == 202, response.text
     job = response.json()
     assert response.headers["location"] == f"/v1/jobs/{job['id']}"

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from sightsound.config import Settings
 from sightsound.contracts.training import DatasetRecord
-from sightsound.db.models import Clip, Job, JobState, Question, Split, TeacherSample, TraceDecision
+from sightsound.db.models import Clip, Job, JobState, Question, Split, Trace, TraceDecision
 from sightsound.db.session import session_scope
 from sightsound_api.main import create_app
 
@@ -51,18 +51,18 @@ def wrong_question(settings: Settings, tmp_path_factory: pytest.TempPathFactory)
                             text="What is heard?", choices=CHOICES, answer_index=0, category=category,
                             split=Split.train, source="variants-test")
         job = Job(id=uuid.uuid4(), question=question, state=JobState.accepted, consensus_answer_index=2,
-                  agreement=1.0, samples_used=2)
+                  agreement=1.0, traces_used=2)
         session.add_all([clip, question, job])
         session.flush()
         ids = []
         for index, decision in enumerate(("accepted", "rejected")):
-            sample = TeacherSample(job_id=job.id, sample_index=index,
+            sample = Trace(job_id=job.id, trace_index=index,
                                    text=f"<think>I see a street, trace {index}.</think><answer>C</answer>",
                                    answer_index=2, model="vlm", backend="test", prompt_version="audio-cot-v1",
                                    sampling={}, latency_ms=1.0, prompt_tokens=1, completion_tokens=1)
             session.add(sample)
             session.flush()
-            session.add(TraceDecision(sample_id=sample.id, decision=decision, policy=POLICY, reasons=["test"]))
+            session.add(TraceDecision(trace_id=sample.id, decision=decision, policy=POLICY, reasons=["test"]))
             ids.append(sample.id)
     return category, ids
 
@@ -99,11 +99,11 @@ def test_cot_unverified_keeps_the_rejected_trace_and_cot_does_not(
 ) -> None:
     category, (accepted, rejected) = wrong_question
     dataset, records = snapshot(client, category, "cot")
-    assert [r.sample_id for r in records] == [accepted]
+    assert [r.trace_id for r in records] == [accepted]
     assert dataset["provenance"]["verification"] == "accepted traces only"
 
     dataset, records = snapshot(client, category, "cot-unverified")
-    assert [r.sample_id for r in records] == [accepted, rejected]
+    assert [r.trace_id for r in records] == [accepted, rejected]
     assert [r.verifier_decision for r in records] == ["accepted", "rejected"]
     assert all(r.target.endswith("<answer>C</answer>") and r.label_source == "teacher" for r in records)
     assert "<think></think>" in records[0].prompt

@@ -219,7 +219,7 @@ def finished(settings: Settings, bench: Bench, label: str, right: set[int], stat
                 correct=i in right, output=f"<answer>{'AB'[predicted]}</answer>" if predicted is not None else "",
                 parse_error=None if asked else NOT_ASKED + "audio could not be read", latency_ms=10.0 * (i + 1)))
             outcomes.append(ItemOutcome(category, i in right, "tag" if asked else None, error=not asked,
-                                        latency_ms=10.0 * (i + 1)))
+                                        latency_ms=10.0 * (i + 1), strict=i in right))
         if state == RunState.succeeded:
             session.execute(update(Evaluation).where(Evaluation.id == evaluation_id)
                             .values(results=summarize(outcomes).model_dump(mode="json")))
@@ -251,12 +251,19 @@ def test_the_report_as_json_and_markdown(client: TestClient, settings: Settings,
     evaluation_id = finished(settings, bench, "report", right={0, 1, 2})
     report = client.get(f"/v1/evaluations/{evaluation_id}/report").json()
     assert report["evaluation_id"] == evaluation_id and report["model_label"] == "report"
-    assert report["results"]["overall"] == {"n": 4, "correct": 3, "accuracy": 0.75, "unanswered": 0, "errors": 0}
-    assert report["results"]["per_category"] == {"noise": {"n": 2, "correct": 1, "accuracy": 0.5},
-                                                 "tones": {"n": 2, "correct": 2, "accuracy": 1.0}}
+    overall = report["results"]["overall"]
+    assert {k: overall[k] for k in ("n", "correct", "accuracy", "unanswered", "errors", "strict_correct")} == {
+        "n": 4, "correct": 3, "accuracy": 0.75, "unanswered": 0, "errors": 0, "strict_correct": 3}
+    assert overall["interval"] == {"low": 0.25, "high": 1.0}
+    per_category = report["results"]["per_category"]
+    assert {k: (v["n"], v["correct"], v["accuracy"]) for k, v in per_category.items()} == {
+        "noise": (2, 1, 0.5), "tones": (2, 2, 1.0)}
+    assert per_category["noise"]["strict_interval"] == {"low": 0.0, "high": 1.0}
     markdown = client.get(f"/v1/evaluations/{evaluation_id}/report", params={"format": "markdown"})
     assert markdown.status_code == 200 and markdown.headers["content-type"].startswith("text/markdown")
-    assert "| noise | 2 | 1 | 50.0% |" in markdown.text and "| tones | 2 | 2 | 100.0% |" in markdown.text
+    assert "| noise | 2 | 1 | 50.0% | [0.0, 100.0] | 1 | 50.0% | [0.0, 100.0] |" in markdown.text
+    assert "| tones | 2 | 2 | 100.0% | [100.0, 100.0] | 2 | 100.0% | [100.0, 100.0] |" in markdown.text
+    assert "strict accuracy (a well-formed `<answer>X</answer>` only): **75.0%** (3/4)" in markdown.text
     problem(client.get(f"/v1/evaluations/{evaluation_id}/report", params={"format": "pdf"}), 422, "format")
     problem(client.get(f"/v1/evaluations/{uuid.uuid4()}/report"), 404, "no evaluation")
 
@@ -278,8 +285,13 @@ def test_compare_in_column_order_as_json_and_markdown(client: TestClient, settin
     markdown = client.get("/v1/evaluations/compare", params={"ids": f"{trained},{base}", "format": "markdown"})
     assert markdown.headers["content-type"].startswith("text/markdown")
     lines = markdown.text.splitlines()
-    assert lines[0] == "| category | SFT+GRPO | base |"
-    assert lines[2] == "| **overall** | **75.0% (3/4)** | 25.0% (1/4) |"
+    assert lines[2] == "| category | SFT+GRPO | base |"
+    assert lines[4] == "| **overall** | **75.0% [25.0, 100.0] (3/4)** | 25.0% [0.0, 75.0] (1/4) |"
+    assert "| SFT+GRPO | base | lenient | 4 | -50.0 |" in markdown.text and "within the noise" in markdown.text
+    pairs = table["pairs"]
+    assert [(p["a"], p["b"], p["measure"]) for p in pairs] == [(0, 1, "lenient"), (0, 1, "strict")]
+    assert pairs[0]["n"] == 4 and (pairs[0]["only_a"], pairs[0]["only_b"]) == (0, 2)
+    assert pairs[0]["p_value"] == 0.5 and pairs[0]["significant"] is False
 
 
 def test_compare_refuses_unknown_unfinished_and_malformed_ids(

@@ -19,7 +19,7 @@ from sightsound.db.models import (
     JobState,
     Question,
     Split,
-    TeacherSample,
+    TeacherTrace,
     TraceDecision,
 )
 from sightsound.db.session import session_scope
@@ -89,9 +89,9 @@ def _job(
 def _trace(
     session: Session, job: Job, index: int, latency_ms: float, decision: str | None, claims: list[tuple[str, str]]
 ) -> None:
-    sample = TeacherSample(
+    sample = TeacherTrace(
         job_id=job.id,
-        sample_index=index,
+        trace_index=index,
         text="<think>…</think><answer>A</answer>",
         answer_index=0,
         model="tiny-random-teacher",
@@ -107,7 +107,7 @@ def _trace(
     for i, (kind, verdict) in enumerate(claims):
         session.add(
             Claim(
-                sample_id=sample.id,
+                trace_id=sample.id,
                 claim_index=i,
                 kind=kind,
                 text=kind,
@@ -117,7 +117,7 @@ def _trace(
             )
         )
     if decision is not None:
-        session.add(TraceDecision(sample_id=sample.id, decision=decision, policy="contradiction>=0.60", reasons=[]))
+        session.add(TraceDecision(trace_id=sample.id, decision=decision, policy="contradiction>=0.60", reasons=[]))
     session.flush()
 
 

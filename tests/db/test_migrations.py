@@ -48,5 +48,5 @@ def test_downgrade_to_base_and_upgrade_again(scratch_url: str) -> None:
     engine = create_engine(scratch_url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert {"clips", "questions", "jobs", "teacher_samples", "claims", "verdicts", "trace_decisions", "datasets",
+    assert {"clips", "questions", "jobs", "traces", "claims", "verdicts", "trace_decisions", "datasets",
             "training_runs", "checkpoints", "evaluations"} <= tables

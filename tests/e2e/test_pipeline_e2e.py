@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sightsound.config import Settings
-from sightsound.db.models import Claim, Job, JobState, TeacherSample, TraceDecision, Verdict
+from sightsound.db.models import Claim, Job, JobState, Trace, TraceDecision, Verdict
 from sightsound.db.session import session_scope
 from sightsound.tasks.dispatch import Dispatcher
 from sightsound_ops.stack import Stack
@@ -38,7 +38,7 @@ def stack_env(settings: Settings) -> dict[str, str]:
             "SIGHTSOUND_MEDIA_ROOT": str(settings.media_root),
             "SIGHTSOUND_FRAMES_PER_CLIP": str(settings.frames_per_clip),
             "SIGHTSOUND_FRAME_MAX_SIDE": str(settings.frame_max_side),
-            "SIGHTSOUND_SAMPLES_PER_QUESTION": str(settings.samples_per_question),
+            "SIGHTSOUND_SAMPLES_PER_QUESTION": str(settings.traces_per_question),
             "SIGHTSOUND_TEACHER_MAX_NEW_TOKENS": str(settings.teacher_max_new_tokens),
             "SIGHTSOUND_TEACHER_SEED": "0",
             # Greedy decoding: the K samples of the random tiny teacher agree, so every stage runs.
@@ -89,13 +89,13 @@ def wait_for(stack: Stack, job_id: str, states: set[str], timeout_s: float = 300
 
 def stored_rows(settings: Settings, job_id: str) -> dict[str, int]:
     with session_scope(settings.database_url) as s:
-        samples = select(TeacherSample.id).where(TeacherSample.job_id == job_id)
-        claims = select(Claim.id).where(Claim.sample_id.in_(samples))
+        samples = select(Trace.id).where(Trace.job_id == job_id)
+        claims = select(Claim.id).where(Claim.trace_id.in_(samples))
         return {
             "samples": s.scalar(select(func.count()).select_from(samples.subquery())) or 0,
             "claims": s.scalar(select(func.count()).select_from(claims.subquery())) or 0,
             "verdicts": s.scalar(select(func.count()).where(Verdict.claim_id.in_(claims))) or 0,
-            "decisions": s.scalar(select(func.count()).where(TraceDecision.sample_id.in_(samples))) or 0,
+            "decisions": s.scalar(select(func.count()).where(TraceDecision.trace_id.in_(samples))) or 0,
         }
 
 
@@ -109,8 +109,8 @@ def test_clip_travels_ingest_reason_verify_to_a_decision(stack: Stack, settings:
     clip = httpx.get(f"{stack.api_url}/v1/clips/{job['clip_id']}", timeout=10).json()
     assert len(clip["frame_urls"]) == settings.frames_per_clip and clip["audio_url"].endswith(".wav")
     question = next(q for q in clip["questions"] if q["job"]["id"] == job["id"])
-    samples = question["samples"]
-    assert len(samples) == settings.samples_per_question
+    samples = question["traces"]
+    assert len(samples) == settings.traces_per_question
     for sample in samples:
         assert sample["answer_index"] is not None, sample["text"]
         assert sample["backend"] == "transformers" and sample["prompt_version"]
@@ -119,7 +119,7 @@ def test_clip_travels_ingest_reason_verify_to_a_decision(stack: Stack, settings:
 
     if seen["state"] == "no_consensus":
         pytest.fail("random tiny teacher did not agree with itself; the seeded run is expected to")
-    assert seen["agreement"] == 1.0 and seen["samples_used"] == settings.samples_per_question
+    assert seen["agreement"] == 1.0 and seen["traces_used"] == settings.traces_per_question
     verified = [s for s in samples if s["decision"] is not None]
     assert len(verified) == len(samples)
     for sample in verified:
@@ -141,7 +141,7 @@ def test_clip_travels_ingest_reason_verify_to_a_decision(stack: Stack, settings:
     assert len(traces["items"]) == 2 and traces["next_cursor"]
     rest = httpx.get(f"{stack.api_url}/v1/traces",
                      params={"category": "e2e", "cursor": traces["next_cursor"]}, timeout=10).json()
-    ids = [t["sample_id"] for t in traces["items"] + rest["items"]]
+    ids = [t["trace_id"] for t in traces["items"] + rest["items"]]
     assert len(ids) == len(set(ids)) >= len(samples)
     decided = httpx.get(f"{stack.api_url}/v1/traces", params={"decision": seen["state"], "category": "e2e"},
                         timeout=10).json()
@@ -154,8 +154,8 @@ def test_video_without_audio_track_records_why(stack: Stack, settings: Settings,
     assert seen["state"] in ("accepted", "rejected"), seen
     clip = httpx.get(f"{stack.api_url}/v1/clips/{job['clip_id']}", timeout=10).json()
     assert clip["has_audio"] is False and clip["audio_url"] is None
-    samples = next(q for q in clip["questions"] if q["job"]["id"] == job["id"])["samples"]
-    assert len(samples) == settings.samples_per_question
+    samples = next(q for q in clip["questions"] if q["job"]["id"] == job["id"])["traces"]
+    assert len(samples) == settings.traces_per_question
     for sample in samples:
         assert any("no audio track" in r for r in sample["decision"]["reasons"]), sample["decision"]
         assert all(c["final_verdict"] == "unverifiable" for c in sample["claims"])
@@ -187,8 +187,8 @@ def test_worker_killed_mid_job_completes_once(stack: Stack, settings: Settings, 
     assert seen["state"] in ("accepted", "rejected"), seen
     time.sleep(10)  # let the redelivered message (visibility timeout 8 s) arrive and be skipped
     rows = stored_rows(settings, job["id"])
-    assert rows["samples"] == settings.samples_per_question
-    assert rows["decisions"] == rows["samples"]
+    assert rows["samples"] == settings.traces_per_question
+    assert rows["decisions"] == rows["traces"]
     assert rows["verdicts"] >= rows["claims"] > 0
     with session_scope(settings.database_url) as s:
         job_row = s.get_one(Job, job["id"])

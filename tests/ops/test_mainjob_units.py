@@ -24,7 +24,7 @@ def test_the_last_step_of_each_stage_stands_for_it() -> None:
 def test_services_get_the_embedded_defaults_unless_the_user_set_them(monkeypatch: pytest.MonkeyPatch,
                                                                      tmp_path: Path) -> None:
     settings = Settings(media_root=tmp_path / "media")
-    options = MainJobOptions(workdir=tmp_path / "job", samples_per_question=3, student_model="tiny-random")
+    options = MainJobOptions(workdir=tmp_path / "job", traces_per_question=3, student_model="tiny-random")
     monkeypatch.delenv("SIGHTSOUND_TEACHER_BACKEND", raising=False)
     env = stack_env(settings, options)
     assert env["SIGHTSOUND_TEACHER_BACKEND"] == "embedded"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sightsound.contracts.evaluation import UNCATEGORIZED, EvaluationCreate, EvaluationOut, EvaluationResults
-from sightsound.contracts.teacher import Consensus, ReasonResponse, SamplingParams, TeacherSample
+from sightsound.contracts.teacher import Consensus, ReasonResponse, SamplingParams, TeacherTrace
 from sightsound.db.models import RunState, Split
 from sightsound.evaluation import (
     ItemOutcome,
@@ -32,7 +32,9 @@ from sightsound.evaluation.teacher import (
 
 def test_an_empty_evaluation_has_no_accuracy_and_no_latency() -> None:
     results = summarize([])
-    assert results.overall.model_dump() == {"n": 0, "correct": 0, "accuracy": None, "unanswered": 0, "errors": 0}
+    assert results.overall.model_dump() == {
+        "n": 0, "correct": 0, "accuracy": None, "interval": None, "strict_correct": 0, "strict_accuracy": None,
+        "strict_interval": None, "unanswered": 0, "errors": 0, "unreadable": 0, "strict_unreadable": 0}
     assert results.per_category == {}
     assert results.answer_reading == {"tag": 0, "letter": 0, "choice-text": 0, "none": 0}
     assert results.mean_latency_ms is None and results.skipped.n == 0
@@ -63,7 +65,9 @@ def test_categories_are_sorted_and_none_is_uncategorized() -> None:
     results = summarize([ItemOutcome("zeta", True, "tag"), ItemOutcome(None, False, "choice-text"),
                          ItemOutcome("alpha", True, "letter"), ItemOutcome("alpha", False, "tag")])
     assert list(results.per_category) == ["alpha", UNCATEGORIZED, "zeta"]
-    assert results.per_category["alpha"].model_dump() == {"n": 2, "correct": 1, "accuracy": 0.5}
+    alpha = results.per_category["alpha"]
+    assert (alpha.n, alpha.correct, alpha.accuracy, alpha.strict_correct) == (2, 1, 0.5, 0)
+    assert alpha.interval is not None and alpha.interval.low <= 0.5 <= alpha.interval.high
     assert results.per_category[UNCATEGORIZED].accuracy == 0.0
     assert sum(c.n for c in results.per_category.values()) == results.overall.n
 
@@ -118,8 +122,8 @@ def evaluation(label: str, items: list[ItemOutcome] | None, state: RunState = Ru
 
 
 BASE = [ItemOutcome("speech", False, None), ItemOutcome("speech", True, "letter"), ItemOutcome("music", False, "tag")]
-TRAINED = [ItemOutcome("speech", True, "tag"), ItemOutcome("speech", True, "tag"), ItemOutcome("music", True, "tag"),
-           ItemOutcome("pitch", False, "tag")]
+TRAINED = [ItemOutcome("speech", True, "tag", strict=True), ItemOutcome("speech", True, "tag", strict=True),
+           ItemOutcome("music", True, "tag", strict=True), ItemOutcome("pitch", False, "tag")]
 
 
 def test_the_markdown_report_lists_every_category_with_counts() -> None:
@@ -162,11 +166,14 @@ def test_the_comparison_has_the_overall_row_first_then_categories_and_a_column_p
     assert pitch[0] is None and pitch[1] is not None and pitch[1].accuracy == 0.0
     text = render_comparison_markdown(table)
     lines = text.splitlines()
-    assert lines[0] == "| category | base | SFT+GRPO |"
-    assert lines[2] == "| **overall** | 33.3% (1/3) | **75.0% (3/4)** |"
-    assert lines[3] == "| music | 0.0% (0/1) | **100.0% (1/1)** |"
-    assert lines[4] == "| pitch | – | 0.0% (0/1) |"  # one model alone is not "best"
-    assert lines[5] == "| speech | 50.0% (1/2) | **100.0% (2/2)** |"
+    assert lines[2] == "| category | base | SFT+GRPO |"
+    assert lines[4] == "| **overall** | 33.3% [0.0, 100.0] (1/3) | **75.0% [25.0, 100.0] (3/4)** |"
+    assert lines[5] == "| music | 0.0% [0.0, 0.0] (0/1) | **100.0% [100.0, 100.0] (1/1)** |"
+    assert lines[6] == "| pitch | – | 0.0% [0.0, 0.0] (0/1) |"  # one model alone is not "best"
+    assert lines[7] == "| speech | 50.0% [0.0, 100.0] (1/2) | **100.0% [100.0, 100.0] (2/2)** |"
+    strict = lines[lines.index("Strict accuracy (only a well-formed `<answer>X</answer>` counts):") + 4]
+    assert strict == "| **overall** | 0.0% [0.0, 0.0] (0/3) | **75.0% [25.0, 100.0] (3/4)** |"
+    assert "Intervals: 95% percentile bootstrap, 2000 resamples, seed 0." in text
     assert "- base: `base:base` on `unit-bench` (test)" in text
 
 
@@ -193,12 +200,12 @@ def test_one_evaluation_compares_to_itself() -> None:
 
 
 def response(answers: list[int | None], consensus: int | None, reached: bool) -> ReasonResponse:
-    samples = [TeacherSample(index=i, text=f"<answer>{'ABCD'[a]}</answer>" if a is not None else "?",
+    samples = [TeacherTrace(index=i, text=f"<answer>{'ABCD'[a]}</answer>" if a is not None else "?",
                              answer_index=a, latency_ms=1.0, prompt_tokens=1, completion_tokens=1)
                for i, a in enumerate(answers)]
-    return ReasonResponse(model="m", backend="b", prompt_version="v", sampling=SamplingParams(), samples=samples,
+    return ReasonResponse(model="m", backend="b", prompt_version="v", sampling=SamplingParams(), traces=samples,
                           consensus=Consensus(policy="unanimous", reached=reached, answer_index=consensus,
-                                              agreement=0.5, samples_used=len(answers)))
+                                              agreement=0.5, traces_used=len(answers)))
 
 
 @pytest.mark.parametrize("answers, consensus, reached, want", [
@@ -219,3 +226,49 @@ def test_plurality_and_skip_reasons() -> None:
     assert teacher_skip_reason(3, ["f.jpg"]) == SKIP_CHOICES
     assert teacher_skip_reason(4, []) == SKIP_NO_FRAMES
     assert teacher_skip_reason(2, None) == SKIP_CHOICES  # choices are checked first
+
+
+# --- intervals and paired comparisons -------------------------------------------------------------------
+
+
+def test_every_accuracy_has_a_seeded_interval_around_it() -> None:
+    items = [ItemOutcome("a" if i % 2 else "b", i < 30, "tag", strict=i < 20) for i in range(50)]
+    first, again = summarize(items), summarize(items)
+    assert first == again  # seeded: the same items give the same intervals
+    overall = first.overall
+    assert (overall.accuracy, overall.strict_accuracy) == (0.6, 0.4)
+    assert overall.interval is not None and overall.strict_interval is not None
+    assert overall.interval.low < 0.6 < overall.interval.high and overall.interval.high - overall.interval.low < 0.35
+    assert overall.strict_interval.low < 0.4 < overall.strict_interval.high
+    for category in first.per_category.values():
+        assert category.interval is not None and category.n == 25
+    assert first.interval_method == "95% percentile bootstrap, 2000 resamples, seed 0"
+
+
+def test_a_strictly_right_answer_must_be_a_right_tagged_one() -> None:
+    with pytest.raises(ValueError, match="strictly right"):
+        ItemOutcome("a", True, "letter", strict=True)
+    with pytest.raises(ValueError, match="strictly right"):
+        ItemOutcome("a", False, "tag", strict=True)
+
+
+def test_pairs_say_which_differences_are_within_the_noise() -> None:
+    questions = [uuid.uuid4() for _ in range(40)]
+    weak = {q: (i < 10, i < 10) for i, q in enumerate(questions)}  # 25%
+    close = {q: (i < 12, i < 11) for i, q in enumerate(questions)}  # 30%: 2 more right
+    strong = {q: (i < 30, i < 28) for i, q in enumerate(questions[:30])} | {q: (False, False) for q in questions[30:]}
+    evaluations = [evaluation(label, [ItemOutcome("a", bool(s[0]), "tag", strict=bool(s[1])) for s in m.values()])
+                   for label, m in (("weak", weak), ("close", close), ("strong", strong))]
+    table = comparison_table(evaluations, [weak, close, strong])
+    assert [(p.a, p.b, p.measure) for p in table.pairs][:2] == [(0, 1, "lenient"), (0, 1, "strict")]
+    weak_close = table.pairs[0]
+    assert (weak_close.n, weak_close.only_a, weak_close.only_b, weak_close.difference) == (40, 0, 2, 0.05)
+    assert not weak_close.significant and weak_close.p_value == 0.5
+    weak_strong = table.pairs[2]
+    assert weak_strong.significant and weak_strong.difference == 0.5
+    assert weak_strong.difference_interval is not None and weak_strong.difference_interval.low > 0
+    text = render_comparison_markdown(table)
+    assert "Differences within the noise" in text and "close vs weak (lenient, +5.0 points)" in text
+    assert "Differences beyond the noise: strong vs weak (lenient, +50.0 points)" in text
+    partial = comparison_table(evaluations[:2], [weak, dict(list(close.items())[:10])])
+    assert partial.pairs[0].n == 10  # only the questions both answered

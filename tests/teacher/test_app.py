@@ -65,23 +65,23 @@ def test_reason_happy_path(client: TestClient, frame_urls: list[str]) -> None:
     result = ReasonResponse.model_validate(response.json())
     assert (result.model, result.backend, result.prompt_version) == ("tiny-random", "transformers", "audio-cot-v1")
     assert result.sampling.seed == 1 and result.sampling.top_p == 0.95
-    assert [s.index for s in result.samples] == [0, 1, 2]
-    for sample in result.samples:
+    assert [s.index for s in result.traces] == [0, 1, 2]
+    for sample in result.traces:
         assert sample.answer_index is not None and sample.parse_error is None
         block = sample.text.split("<claims>\n")[1].split("</claims>")[0]
         assert 1 <= len(block.splitlines()) <= 2
-    answers = [s.answer_index for s in result.samples]
+    answers = [s.answer_index for s in result.traces]
     assert result.consensus.policy == "unanimous"
     assert result.consensus.reached == (len(set(answers)) == 1)
-    assert result.consensus.samples_used == result.consensus.samples_parsed == 3
+    assert result.consensus.traces_used == result.consensus.traces_parsed == 3
     assert (result.k_requested, result.rounds) == (3, 1)
-    assert all(s.completion_tokens_estimated is False for s in result.samples)
+    assert all(s.completion_tokens_estimated is False for s in result.traces)
 
 
 def test_same_seed_same_response(client: TestClient, frame_urls: list[str]) -> None:
     first = client.post("/v1/reason", json=body(frame_urls, k=2)).json()
     again = client.post("/v1/reason", json=body(frame_urls, k=2)).json()
-    assert [s["text"] for s in first["samples"]] == [s["text"] for s in again["samples"]]
+    assert [s["text"] for s in first["traces"]] == [s["text"] for s in again["traces"]]
 
 
 def test_k_above_limit(client: TestClient, frame_urls: list[str]) -> None:
@@ -191,15 +191,15 @@ def test_majority_policy_and_unparsed_samples(frame_urls: list[str], media_dir: 
     app = create_app(settings(media_dir, teacher_vote_policy="majority"), backend=ScriptedBackend(texts))
     with TestClient(app) as scripted:
         result = scripted.post("/v1/reason", json=body(frame_urls)).json()
-    assert [s["answer_index"] for s in result["samples"]] == [1, 1, None]
-    assert "missing <answer>" in result["samples"][2]["parse_error"]
+    assert [s["answer_index"] for s in result["traces"]] == [1, 1, None]
+    assert "missing <answer>" in result["traces"][2]["parse_error"]
     assert result["consensus"] == {
         "policy": "majority",
         "reached": True,
         "answer_index": 1,
         "agreement": pytest.approx(2 / 3),
-        "samples_used": 3,
-        "samples_parsed": 2,
+        "traces_used": 3,
+        "traces_parsed": 2,
     }
 
 
@@ -319,8 +319,8 @@ def test_adaptive_sampling_stops_when_unanimity_is_impossible(frame_urls: list[s
         result = ReasonResponse.model_validate(adaptive.post("/v1/reason", json=body(frame_urls, k=8)).json())
         metrics = adaptive.get("/metrics").text
     assert backend.calls == [(2, 1)]
-    assert (result.k_requested, result.rounds, len(result.samples)) == (8, 1, 2)
-    assert not result.consensus.reached and result.consensus.samples_used == 2
+    assert (result.k_requested, result.rounds, len(result.traces)) == (8, 1, 2)
+    assert not result.consensus.reached and result.consensus.traces_used == 2
     assert 'sightsound_teacher_samples_saved_total{model="scripted"} 6.0' in metrics
 
 
@@ -330,7 +330,7 @@ def test_adaptive_sampling_draws_all_k_when_they_agree(frame_urls: list[str], me
     with TestClient(app) as adaptive:
         result = ReasonResponse.model_validate(adaptive.post("/v1/reason", json=body(frame_urls, k=8)).json())
     assert backend.calls == [(2, 1), (2, 3), (4, 5)]  # rounds 2, 2, 4; each seeded past the last
-    assert [s.index for s in result.samples] == list(range(8))
+    assert [s.index for s in result.traces] == list(range(8))
     assert result.rounds == 3 and result.consensus.reached and result.consensus.answer_index == 2
 
 
@@ -340,7 +340,7 @@ def test_adaptive_majority_stops_once_the_winner_is_out_of_reach(frame_urls: lis
     with TestClient(create_app(settings(media_dir, **overrides), backend=backend)) as adaptive:
         result = ReasonResponse.model_validate(adaptive.post("/v1/reason", json=body(frame_urls, k=8)).json())
     assert backend.calls == [(2, 1), (3, 3)]  # 5 of 8 for D: no rival can catch up
-    assert result.consensus.reached and result.consensus.answer_index == 3 and result.consensus.samples_used == 5
+    assert result.consensus.reached and result.consensus.answer_index == 3 and result.consensus.traces_used == 5
 
 
 def test_greedy_requests_are_one_call_even_when_adaptive(frame_urls: list[str], media_dir: Path) -> None:

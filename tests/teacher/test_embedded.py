@@ -96,7 +96,7 @@ def test_embedded_teacher_through_the_app(
     assert ready == {"status": "ready", "model": EMBEDDED_MODEL_ID, "backend": "embedded"}
     assert response.status_code == 200, response.text
     result = ReasonResponse.model_validate(response.json())
-    assert result.prompt_version == PROMPT_VERSION_TAGS_SCORED and result.consensus.samples_parsed == 2
+    assert result.prompt_version == PROMPT_VERSION_TAGS_SCORED and result.consensus.traces_parsed == 2
 
 
 def test_backend_from_settings_builds_the_embedded_teacher() -> None:

@@ -416,8 +416,8 @@ def test_app_over_the_openai_backend(fresh: Stub, frame_urls: list[str], media_d
         result = ReasonResponse.model_validate(response.json())
         fresh.reset("400")
         refused = client.post("/v1/reason", json=reason_body(frame_urls))
-    assert result.backend == "openai" and len(result.samples) == 3 and result.consensus.samples_parsed == 3
-    assert all(s.completion_tokens_estimated is False for s in result.samples)
+    assert result.backend == "openai" and len(result.traces) == 3 and result.consensus.traces_parsed == 3
+    assert all(s.completion_tokens_estimated is False for s in result.traces)
     assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
     problem = refused.json()
     assert problem["type"].endswith("/upstream-rejected-request") and problem["upstream_status"] == 400

@@ -10,7 +10,7 @@ from sightsound_teacher.voting import VotePolicy, vote
 class TestUnanimous:
     def test_all_agree(self) -> None:
         c = vote([2, 2, 2, 2])
-        assert (c.reached, c.answer_index, c.agreement, c.samples_used) == (True, 2, 1.0, 4)
+        assert (c.reached, c.answer_index, c.agreement, c.traces_used) == (True, 2, 1.0, 4)
         assert c.policy == "unanimous"
 
     def test_k1(self) -> None:
@@ -19,7 +19,7 @@ class TestUnanimous:
 
     def test_unparsed_sample_breaks_unanimity(self) -> None:
         c = vote([1, 1, 1, None])
-        assert (c.reached, c.answer_index, c.agreement, c.samples_used, c.samples_parsed) == (False, None, 0.75, 4, 3)
+        assert (c.reached, c.answer_index, c.agreement, c.traces_used, c.traces_parsed) == (False, None, 0.75, 4, 3)
 
     def test_disagreement(self) -> None:
         c = vote([0, 0, 1])
@@ -39,7 +39,7 @@ class TestMajority:
     def test_unparsed_count_in_denominator(self) -> None:
         c = vote([1, 1, None, None, 2], "majority", 0.5)
         assert not c.reached and c.agreement == pytest.approx(0.4)
-        assert (c.samples_used, c.samples_parsed) == (5, 3)
+        assert (c.traces_used, c.traces_parsed) == (5, 3)
 
     @pytest.mark.parametrize("threshold", [0.1, 0.25, 0.5])
     def test_ties_never_reach_consensus(self, threshold: float) -> None:
@@ -62,7 +62,7 @@ class TestEdges:
         policies: tuple[VotePolicy, ...] = ("unanimous", "majority")
         for policy in policies:
             c = vote([None, None], policy)
-            assert (c.reached, c.answer_index, c.agreement, c.samples_used, c.samples_parsed) == (
+            assert (c.reached, c.answer_index, c.agreement, c.traces_used, c.traces_parsed) == (
                 False,
                 None,
                 0.0,
@@ -72,7 +72,7 @@ class TestEdges:
 
     def test_no_samples(self) -> None:
         c = vote([])
-        assert not c.reached and (c.samples_used, c.samples_parsed) == (0, 0)
+        assert not c.reached and (c.traces_used, c.traces_parsed) == (0, 0)
 
     def test_bad_arguments(self) -> None:
         with pytest.raises(ValueError):

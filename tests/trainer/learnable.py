@@ -20,7 +20,7 @@ import soundfile
 from sqlalchemy.orm import Session
 
 from sightsound.contracts.training import DatasetRecord
-from sightsound.db.models import Clip, Job, JobState, Question, Split, TeacherSample, TraceDecision
+from sightsound.db.models import Clip, Job, JobState, Question, Split, Trace, TraceDecision
 from sightsound.snapshot.targets import student_prompt, student_target
 from sightsound_devdata.clipgen import AudioSpec, Noise, Silence, Speech, Tone, fit_length
 
@@ -108,7 +108,7 @@ def records(clips: list[TaskClip], traces_per_question: int = 2, variant: str = 
         for t in range(traces_per_question):
             guess = teacher_guess(clip.gold, c, t, teacher_accuracy)
             out.append(DatasetRecord(
-                id=f"{c}-{t}", question_id=qid, clip_id=qid, sample_id=c * 10 + t,
+                id=f"{c}-{t}", question_id=qid, clip_id=qid, trace_id=c * 10 + t,
                 audio_url=clip.path.resolve().as_uri(), audio_path=str(clip.path.resolve()),
                 question=QUESTION, choices=CHOICES,
                 prompt=student_prompt(QUESTION, CHOICES, variant),
@@ -137,7 +137,7 @@ def insert_task(session: Session, clips: list[TaskClip], category: str, traces_p
                 teacher_accuracy: float = 0.75, policy: str = POLICY) -> list[int]:
     """Clips, questions, jobs, traces and accept decisions of the task (as the pipeline would store them);
     returns the sample ids. ``category`` keeps one test's rows apart from another's."""
-    sample_ids = []
+    trace_ids = []
     for c, clip in enumerate(clips):
         clip_row = Clip(id=uuid.uuid4(), content_hash=hashlib.sha256(f"{category}:{clip.path}".encode()).hexdigest(),
                         media_url=clip.path.resolve().as_uri(), filename=clip.path.name, size_bytes=1,
@@ -150,16 +150,16 @@ def insert_task(session: Session, clips: list[TaskClip], category: str, traces_p
         guesses = [teacher_guess(clip.gold, c, t, teacher_accuracy) for t in range(traces_per_question)]
         job = Job(id=uuid.uuid4(), question=question, state=JobState.accepted,
                   consensus_answer_index=max(set(guesses), key=guesses.count),
-                  agreement=max(guesses.count(g) for g in guesses) / len(guesses), samples_used=len(guesses))
+                  agreement=max(guesses.count(g) for g in guesses) / len(guesses), traces_used=len(guesses))
         session.add_all([clip_row, question, job])
         session.flush()
         for t, guess in enumerate(guesses):
-            sample = TeacherSample(job_id=job.id, sample_index=t, text=trace_text(guess), answer_index=guess,
+            sample = Trace(job_id=job.id, trace_index=t, text=trace_text(guess), answer_index=guess,
                                    model=TEACHER, backend="test", prompt_version="audio-cot-v1", sampling={},
                                    latency_ms=1.0, prompt_tokens=1, completion_tokens=1)
             session.add(sample)
             session.flush()
-            session.add(TraceDecision(sample_id=sample.id, decision="accepted", policy=policy, reasons=["test"]))
-            sample_ids.append(sample.id)
+            session.add(TraceDecision(trace_id=sample.id, decision="accepted", policy=policy, reasons=["test"]))
+            trace_ids.append(sample.id)
     session.flush()
-    return sample_ids
+    return trace_ids

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sightsound.clients.base import ServiceRejectedError, TransientServiceError
 from sightsound.config import Settings
 from sightsound.contracts.evaluation import NOT_ASKED, EvaluationResults, EvaluationSettings
-from sightsound.contracts.teacher import Consensus, ReasonRequest, ReasonResponse, SamplingParams, TeacherSample
+from sightsound.contracts.teacher import Consensus, ReasonRequest, ReasonResponse, SamplingParams, TeacherTrace
 from sightsound.db.models import Evaluation, EvaluationItem, RunState, Split
 from sightsound.db.session import session_scope
 from sightsound.evaluation.teacher import SKIP_CHOICES, SKIP_NO_FRAMES
@@ -78,14 +78,14 @@ class FakeTeacher:
         # The bench's frame URLs end in "-<item>-<frame>.jpg"; even items are tone questions.
         tone = int(request.frame_urls[0].rsplit("-", 2)[-2]) % 2 == 0
         answers = [0, 0] if tone else [1, 2]
-        samples = [TeacherSample(index=i, text=f"<think>I see.</think><answer>{'ABCD'[a]}</answer>",
+        samples = [TeacherTrace(index=i, text=f"<think>I see.</think><answer>{'ABCD'[a]}</answer>",
                                  answer_index=a, latency_ms=5.0, prompt_tokens=10, completion_tokens=5)
                    for i, a in enumerate(answers)]
         reached = len(set(answers)) == 1
         return ReasonResponse(model="fake", backend="test", prompt_version="v", sampling=SamplingParams(),
-                              samples=samples, consensus=Consensus(
+                              traces=samples, consensus=Consensus(
                                   policy="unanimous", reached=reached, answer_index=answers[0] if reached else None,
-                                  agreement=1.0 if reached else 0.5, samples_used=2))
+                                  agreement=1.0 if reached else 0.5, traces_used=2))
 
 
 def test_the_teacher_is_asked_only_what_it_can_answer_and_its_vote_is_the_prediction(
@@ -95,7 +95,7 @@ def test_the_teacher_is_asked_only_what_it_can_answer_and_its_vote_is_the_predic
     evaluation_id = new_evaluation(settings, "teacher", bench)
     assert execute_evaluation(settings, evaluation_id, teacher) == RunState.succeeded
     assert len(teacher.calls) == 4
-    assert teacher.calls[0].k == settings.samples_per_question
+    assert teacher.calls[0].k == settings.traces_per_question
     evaluation = row(settings, evaluation_id)
     assert evaluation.state == RunState.succeeded and evaluation.attempts == 1 and evaluation.error is None
     assert evaluation.progress["done"] == evaluation.progress["total"] == 4

@@ -12,12 +12,12 @@ from sightsound_trainer.rewards import accuracy_reward, format_reward
 CHOICES = ["Speech", "A tone", "A dog", "Music"]
 
 
-def row(sample_id: int, question: int, answer: int | None, gold: int | None = 0, *,
+def row(trace_id: int, question: int, answer: int | None, gold: int | None = 0, *,
         text: str | None = None, policy: str = "contradiction>=0.60", model: str = "vlm-a") -> TraceRow:
     qid = uuid.UUID(int=question)
     letter = "ABCD"[answer] if answer is not None else "?"
     return TraceRow(
-        sample_id=sample_id, text=text if text is not None else f"<think>trace {sample_id}</think>\n<claims>\n"
+        trace_id=trace_id, text=text if text is not None else f"<think>trace {trace_id}</think>\n<claims>\n"
         f"source=person; event=speech\n</claims>\n<answer>{letter}</answer>", trace_answer=answer,
         teacher_model=model, prompt_version="audio-cot-v1", policy=policy, agreement=1.0, consensus=answer,
         question_id=qid, question="What is heard?", choices=CHOICES, gold=gold, category="sound",
@@ -35,14 +35,14 @@ def test_cot_records_are_the_teachers_reasoning_and_answer_in_the_student_format
     assert no_gold.answer_index == 1 and no_gold.answer_source == "consensus"
     assert built.counts["skipped"] == {} and built.counts["records"] == 3
     assert built.counts["questions"] == 2 and built.counts["by_answer"] == {"A": 2, "B": 1}
-    assert built.provenance["teacher_models"] == ["vlm-a"] and built.sample_ids == [1, 2, 3]
+    assert built.provenance["teacher_models"] == ["vlm-a"] and built.trace_ids == [1, 2, 3]
 
 
 def test_label_only_has_one_record_per_question_with_the_teachers_answer() -> None:
     rows = [row(1, 1, 2, gold=0), row(2, 1, 2, gold=0), row(3, 2, 3, gold=None)]
     built = build_records(rows, "label-only", DatasetFilters())
     assert [r.target for r in built.records] == ["<answer>C</answer>", "<answer>D</answer>"]
-    assert all(r.sample_id is None and r.label_source == "teacher" for r in built.records)
+    assert all(r.trace_id is None and r.label_source == "teacher" for r in built.records)
     assert built.counts["questions"] == 2 and built.counts["label_source"] == {"teacher": 2}
     assert built.records[0].answer_index == 0  # the GRPO reward answer stays the gold one
     assert "Answer with the letter" in built.records[0].prompt
@@ -64,9 +64,9 @@ def test_filters_and_skips_are_counted() -> None:
         row(4, 4, 0, text="<answer>A</answer>"),  # no reasoning
         row(5, 5, None),  # no answer
     ]
-    assert [r.sample_id for r in build_records(rows, "cot", DatasetFilters(strict_only=True)).records] == [1]
+    assert [r.trace_id for r in build_records(rows, "cot", DatasetFilters(strict_only=True)).records] == [1]
     matched = build_records(rows, "cot", DatasetFilters(match_gold=True))
-    assert [r.sample_id for r in matched.records] == [1] and matched.counts["skipped"]["filtered"] == 3
+    assert [r.trace_id for r in matched.records] == [1] and matched.counts["skipped"]["filtered"] == 3
     plain = build_records(rows, "cot", DatasetFilters())
     assert plain.counts["skipped"] == {"no_reasoning": 1, "no_answer": 1}
     assert build_records(rows, "cot", DatasetFilters(max_records=2)).counts["records"] == 2

@@ -19,7 +19,7 @@ SPEECH_YES = "source=person; event=speech; present=yes"
 def trace(*lines: str, index: int = 0, answer: str = "A") -> dict[str, object]:
     body = "\n".join(lines)
     return {
-        "sample_index": index,
+        "trace_index": index,
         "text": f"<think>...</think>\n<claims>\n{body}\n</claims>\n<answer>{answer}</answer>",
     }
 
@@ -123,9 +123,9 @@ def test_audio_shorter_than_a_tenth_of_a_second(client, wav_url, signals):
 
 def test_claim_block_that_does_not_parse(client, wav_url, signals):
     text = "<claims>\nspeech yes\nsource=person; present=maybe\n</claims><answer>A</answer>"
-    body = verify(client, wav_url(signals.tone(1.0)), {"sample_index": 3, "text": text})
+    body = verify(client, wav_url(signals.tone(1.0)), {"trace_index": 3, "text": text})
     (result,) = body["traces"]
-    assert result["sample_index"] == 3 and result["claims"] == []
+    assert result["trace_index"] == 3 and result["claims"] == []
     assert len(result["parse_errors"]) == 2
     assert result["decision"] == "accepted"
     assert result["reasons"] == [
@@ -135,7 +135,7 @@ def test_claim_block_that_does_not_parse(client, wav_url, signals):
 
 def test_free_text_trace_is_checked(client, wav_url, signals):
     text = "<think>A man is talking to the crowd.</think><answer>B</answer>"
-    body = verify(client, wav_url(signals.tone(1.0)), {"sample_index": 0, "text": text})
+    body = verify(client, wav_url(signals.tone(1.0)), {"trace_index": 0, "text": text})
     (result,) = body["traces"]
     assert result["claims"][0]["claim"]["attributes"]["extracted_from"] == "free_text"
     assert result["decision"] == "rejected"
@@ -167,8 +167,8 @@ def test_unreadable_audio_is_a_422_problem(client, verifier_media_root, what):
     "payload",
     [
         {"audio_url": None, "traces": []},
-        {"audio_url": None, "traces": [{"sample_index": -1, "text": "x"}]},
-        {"audio_url": None, "traces": [{"sample_index": 0, "text": "x"}], "extra": 1},
+        {"audio_url": None, "traces": [{"trace_index": -1, "text": "x"}]},
+        {"audio_url": None, "traces": [{"trace_index": 0, "text": "x"}], "extra": 1},
         {"traces": "nope"},
     ],
 )

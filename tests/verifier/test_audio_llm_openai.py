@@ -275,8 +275,8 @@ def test_the_service_asks_the_llm_once_per_request_and_combines(fake_llm, llm, v
     llm.script((200, "1: contradicted (0.9)\n2: contradicted (0.7)\n3: supported (0.8)"))
     dog, speech, music = "source=dog; event=bark", "source=person; event=speech; present=no", "event=music"
     traces = [
-        {"sample_index": 0, "text": f"<claims>\n{dog}\n{speech}\n</claims><answer>A</answer>"},
-        {"sample_index": 1, "text": f"<claims>\n{dog}\n{music}\n</claims><answer>A</answer>"},
+        {"trace_index": 0, "text": f"<claims>\n{dog}\n{speech}\n</claims><answer>A</answer>"},
+        {"trace_index": 1, "text": f"<claims>\n{dog}\n{music}\n</claims><answer>A</answer>"},
     ]
     samples = Tone(440, 1.5).render(RATE).astype(np.float32)
     with TestClient(create_app(settings)) as client:

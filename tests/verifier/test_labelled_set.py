@@ -49,7 +49,7 @@ def test_a_few_clips_are_verified_as_built():
     verifier = Verifier.from_settings(Settings(verifier_cpu_threads=1))
     flagged_wrongly, decided, total = [], 0, 0
     for clip in clips:
-        request = VerifyRequest(audio_url=None, traces=[TraceIn(sample_index=0, text=clip.trace_text())])
+        request = VerifyRequest(audio_url=None, traces=[TraceIn(trace_index=0, text=clip.trace_text())])
         (trace,) = verifier.verify(request, AudioClip(clip.samples, RATE)).traces
         for labelled, result in zip(clip.claims, trace.claims, strict=True):
             total += 1

@@ -66,9 +66,8 @@ def test_a_stage_skips_a_job_another_worker_holds(settings: Settings, speech_cli
         assert not lock_is_free(settings.database_url, LockSpace.job, job_id)
         with pytest.raises(stages.StageSkipped, match="another worker"):
             stages.run_ingest(settings, job_id)
-        with pytest.raises(TaskBusy):
-            with task_lock(settings.database_url, LockSpace.job, job_id):
-                pass
+        with pytest.raises(TaskBusy), task_lock(settings.database_url, LockSpace.job, job_id):
+            pass
     assert lock_is_free(settings.database_url, LockSpace.job, job_id)
     with session_scope(settings.database_url) as s:
         assert s.get_one(Job, job_id).state == JobState.queued  # untouched while held

@@ -27,7 +27,7 @@ class JobOut(BaseModel):
                     "clip_id": "a3c1e5d2-1b7a-4a0e-8e26-6b5f3d3c9e77",
                     "consensus_answer_index": 0,
                     "agreement": 1.0,
-                    "samples_used": 4,
+                    "traces_used": 4,
                     "created_at": "2026-11-26T10:00:00Z",
                     "updated_at": "2026-11-26T10:00:09Z",
                     "started_at": "2026-11-26T10:00:01Z",
@@ -46,7 +46,7 @@ class JobOut(BaseModel):
     clip_id: uuid.UUID
     consensus_answer_index: int | None
     agreement: float | None
-    samples_used: int | None = Field(None, description="Teacher samples drawn for this question.")
+    traces_used: int | None = Field(None, description="Teacher traces drawn for this question.")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -80,10 +80,10 @@ class DecisionOut(BaseModel):
     reasons: list[Any]
 
 
-class SampleOut(BaseModel):
+class ClipTraceOut(BaseModel):
     model_config = _ORM
     id: int
-    sample_index: int
+    trace_index: int
     text: str
     answer_index: int | None
     parse_error: str | None
@@ -108,7 +108,7 @@ class QuestionOut(BaseModel):
     split: Split
     source: str | None
     job: JobOut | None = None
-    samples: list[SampleOut] = Field(default_factory=list)
+    traces: list[ClipTraceOut] = Field(default_factory=list)
 
 
 class ClipOut(BaseModel):
@@ -132,12 +132,12 @@ class ClipOut(BaseModel):
 class TraceOut(BaseModel):
     """A teacher sample with its verification outcome."""
 
-    sample_id: int
+    trace_id: int
     job_id: uuid.UUID
     clip_id: uuid.UUID
     question_id: uuid.UUID
     category: str | None
-    sample_index: int
+    trace_index: int
     text: str
     answer_index: int | None
     decision: str | None

@@ -43,7 +43,7 @@ class StatsOut(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "source": "sightsound-sample",
+                    "source": "sightsound-synthetic",
                     "funnel": {
                         "clips": 36,
                         "questions": 36,

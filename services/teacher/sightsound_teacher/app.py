@@ -20,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Counter
 
 from sightsound.config import Settings, get_settings
-from sightsound.contracts.teacher import ReasonRequest, ReasonResponse, TeacherSample
+from sightsound.contracts.teacher import ReasonRequest, ReasonResponse, TeacherTrace
 from sightsound.web import ProblemError, ServiceMetrics, install_problem_handlers, problem_openapi_responses
 from sightsound_teacher.backends import (
     BackendInputError,
@@ -80,7 +80,7 @@ class TeacherMetrics(ServiceMetrics):
             registry=self.registry,
         )
 
-    def record(self, model: str, calls: list[list[Generation]], samples: list[TeacherSample]) -> None:
+    def record(self, model: str, calls: list[list[Generation]], samples: list[TeacherTrace]) -> None:
         """One backend call costs its latency and its prompt once; every sample its completion."""
         for generations in calls:
             if generations:
@@ -163,7 +163,7 @@ def create_app(settings: Settings | None = None, backend: TeacherBackend | None 
         """K chains of thought over the frames, each parsed, and the self-consistency vote.
 
         With adaptive sampling on, fewer than K samples come back when the vote was decided early
-        (``consensus.samples_used`` < ``k_requested``)."""
+        (``consensus.traces_used`` < ``k_requested``)."""
         if not teacher.ready:
             raise ProblemError(503, state["load_error"] or "the teacher model is still loading", kind="not-ready")
         check_limits(request, settings, teacher.min_new_tokens())
@@ -194,13 +194,13 @@ def create_app(settings: Settings | None = None, backend: TeacherBackend | None 
         consensus = drawn.consensus
         metrics.record(teacher.model_id, drawn.calls, drawn.samples)
         metrics.votes.labels(teacher.model_id, consensus.policy, "yes" if consensus.reached else "no").inc()
-        metrics.samples_saved.labels(teacher.model_id).inc(request.k - consensus.samples_used)
+        metrics.samples_saved.labels(teacher.model_id).inc(request.k - consensus.traces_used)
         return ReasonResponse(
             model=teacher.model_id,
             backend=teacher.name,
             prompt_version=prompt_version,
             sampling=request.sampling,
-            samples=drawn.samples,
+            traces=drawn.samples,
             consensus=consensus,
             k_requested=request.k,
             rounds=len(drawn.calls),

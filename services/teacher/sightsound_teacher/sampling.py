@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from sightsound.contracts.teacher import Consensus, ReasonRequest, TeacherSample
+from sightsound.contracts.teacher import Consensus, ReasonRequest, TeacherTrace
 from sightsound_teacher.adaptive import next_round_size
 from sightsound_teacher.backends.base import Generation, TeacherBackend
 from sightsound_teacher.parsing import parse_answer
@@ -30,17 +30,17 @@ class Drawn:
     samples in order, and the vote."""
 
     calls: list[list[Generation]]
-    samples: list[TeacherSample]
+    samples: list[TeacherTrace]
     consensus: Consensus
 
 
-def to_samples(generations: Sequence[Generation], choices: Sequence[str]) -> list[TeacherSample]:
-    """Parse each raw generation into a :class:`TeacherSample` (pure)."""
+def to_samples(generations: Sequence[Generation], choices: Sequence[str]) -> list[TeacherTrace]:
+    """Parse each raw generation into a :class:`TeacherTrace` (pure)."""
     samples = []
     for index, generation in enumerate(generations):
         answer, error = parse_answer(generation.text, choices)
         samples.append(
-            TeacherSample(
+            TeacherTrace(
                 index=index,
                 text=generation.text,
                 answer_index=answer,

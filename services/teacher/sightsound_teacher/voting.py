@@ -11,8 +11,8 @@ SightSound-R1 keeps a question only when the teacher's K chains of thought agree
 ``answer_index`` is the consensus answer and stays ``None`` when no consensus is reached, so a caller
 cannot use an unagreed answer by mistake. ``agreement`` is always the most frequent answer's share of
 all samples (0.0 when nothing parsed), reached or not, so it compares across policies and questions;
-``samples_used`` is the number of samples drawn (all of ``answers``; adaptive sampling may draw fewer than
-K) and ``samples_parsed`` the number that parsed to an answer.
+``traces_used`` is the number of samples drawn (all of ``answers``; adaptive sampling may draw fewer than
+K) and ``traces_parsed`` the number that parsed to an answer.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def vote(answers: Sequence[int | None], policy: VotePolicy = "unanimous", thresh
     parsed = [a for a in answers if a is not None]
     if total == 0 or not parsed:
         return Consensus(
-            policy=policy, reached=False, answer_index=None, agreement=0.0, samples_used=total, samples_parsed=0
+            policy=policy, reached=False, answer_index=None, agreement=0.0, traces_used=total, traces_parsed=0
         )
 
     ranked = Counter(parsed).most_common()
@@ -64,6 +64,6 @@ def vote(answers: Sequence[int | None], policy: VotePolicy = "unanimous", thresh
         reached=reached,
         answer_index=top_answer if reached else None,
         agreement=agreement,
-        samples_used=total,
-        samples_parsed=len(parsed),
+        traces_used=total,
+        traces_parsed=len(parsed),
     )

@@ -62,7 +62,7 @@ class Verifier:
             decision = self.policy.decide(trace_results, unverified_because=reason, parse_errors=len(extraction.errors))
             traces.append(
                 TraceVerification(
-                    sample_index=trace.sample_index,
+                    trace_index=trace.trace_index,
                     claims=trace_results,
                     parse_errors=extraction.errors,
                     decision=decision.label,

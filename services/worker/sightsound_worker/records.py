@@ -1,6 +1,6 @@
 """Writes of the pipeline stages' results into PostgreSQL, each idempotent.
 
-Samples are upserted on ``(job_id, sample_index)``; a trace's claims, verdicts and decision are
+Samples are upserted on ``(job_id, trace_index)``; a trace's claims, verdicts and decision are
 written together in one transaction and skipped when its decision exists already, so a stage that
 runs twice leaves exactly one copy of every row.
 """
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from sightsound.contracts.teacher import ReasonResponse
 from sightsound.contracts.verifier import VerifyResponse
-from sightsound.db.models import Claim, Job, JobState, TeacherSample, TraceDecision, Verdict
+from sightsound.db.models import Claim, Job, JobState, Trace, TraceDecision, Verdict
 
 
 def now() -> datetime:
@@ -46,14 +46,14 @@ def set_state(
     return bool(getattr(result, "rowcount", 0))
 
 
-def record_samples(session: Session, job_id: uuid.UUID, response: ReasonResponse) -> int:
+def record_traces(session: Session, job_id: uuid.UUID, response: ReasonResponse) -> int:
     """Upsert the teacher's samples of a job; returns how many rows were new."""
-    if not response.samples:
+    if not response.traces:
         return 0
     rows = [
         {
             "job_id": job_id,
-            "sample_index": sample.index,
+            "trace_index": sample.index,
             "text": sample.text,
             "answer_index": sample.answer_index,
             "parse_error": sample.parse_error,
@@ -65,35 +65,35 @@ def record_samples(session: Session, job_id: uuid.UUID, response: ReasonResponse
             "prompt_tokens": sample.prompt_tokens,
             "completion_tokens": sample.completion_tokens,
         }
-        for sample in response.samples
+        for sample in response.traces
     ]
-    stmt = insert(TeacherSample).values(rows).on_conflict_do_nothing(constraint="uq_samples_job_index")
-    result = session.execute(stmt.returning(TeacherSample.id))
+    stmt = insert(Trace).values(rows).on_conflict_do_nothing(constraint="uq_traces_job_index")
+    result = session.execute(stmt.returning(Trace.id))
     return len(result.fetchall())
 
 
 def record_verification(session: Session, job_id: uuid.UUID, response: VerifyResponse) -> list[str]:
     """Store claims, verdicts and decisions of each verified trace; returns every trace's decision."""
     samples = {
-        s.sample_index: s
-        for s in session.scalars(select(TeacherSample).where(TeacherSample.job_id == job_id))
+        s.trace_index: s
+        for s in session.scalars(select(Trace).where(Trace.job_id == job_id))
     }
     decided = set(
         session.scalars(
-            select(TraceDecision.sample_id).join(TeacherSample).where(TeacherSample.job_id == job_id)
+            select(TraceDecision.trace_id).join(Trace).where(Trace.job_id == job_id)
         )
     )
     decisions: list[str] = []
     for trace in response.traces:
-        sample = samples.get(trace.sample_index)
+        sample = samples.get(trace.trace_index)
         if sample is None:
-            raise ValueError(f"verifier answered for unknown sample {trace.sample_index}")
+            raise ValueError(f"verifier answered for unknown sample {trace.trace_index}")
         decisions.append(trace.decision.value)
         if sample.id in decided:
             continue
         for result in trace.claims:
             claim = Claim(
-                sample_id=sample.id,
+                trace_id=sample.id,
                 claim_index=result.claim.index,
                 kind=result.claim.kind.value,
                 text=result.claim.text,
@@ -123,7 +123,7 @@ def record_verification(session: Session, job_id: uuid.UUID, response: VerifyRes
         reasons.extend(f"parse: {err}" for err in trace.parse_errors)
         session.add(
             TraceDecision(
-                sample_id=sample.id, decision=trace.decision.value, policy=response.policy, reasons=reasons
+                trace_id=sample.id, decision=trace.decision.value, policy=response.policy, reasons=reasons
             )
         )
     session.flush()

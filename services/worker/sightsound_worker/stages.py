@@ -24,12 +24,12 @@ from sightsound.clients.verifier import VerifierClient
 from sightsound.config import Settings
 from sightsound.contracts.teacher import ReasonRequest, SamplingParams
 from sightsound.contracts.verifier import TraceIn, VerifyRequest
-from sightsound.db.models import Clip, Job, JobState, Question, TeacherSample
+from sightsound.db.models import Clip, Job, JobState, Question, Trace
 from sightsound.db.session import session_scope
 from sightsound.media.ingest import ingest_clip
 from sightsound.media.store import MediaStore, open_url
 from sightsound.tasks.locks import LockSpace, TaskBusy, task_lock
-from sightsound_worker.records import now, record_samples, record_verification, set_state
+from sightsound_worker.records import now, record_traces, record_verification, set_state
 from sightsound_worker.states import STATES_FOR_STAGE, outcome_of
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def _reason_request(settings: Settings, question: Question, clip: Clip) -> Reaso
         question=question.text,
         choices=list(question.choices),
         frame_urls=list(clip.frame_urls or []),
-        k=settings.samples_per_question,
+        k=settings.traces_per_question,
         sampling=SamplingParams(
             temperature=settings.teacher_temperature,
             max_new_tokens=settings.teacher_max_new_tokens,
@@ -138,21 +138,21 @@ def run_reason(settings: Settings, job_id: uuid.UUID, teacher: TeacherClient) ->
         consensus = response.consensus
         next_state = JobState.verifying if consensus.reached else JobState.no_consensus
         with session_scope(settings.database_url) as session:
-            record_samples(session, job_id, response)
+            record_traces(session, job_id, response)
             session.execute(
                 update(Job)
                 .where(Job.id == job_id)
                 .values(
                     consensus_answer_index=consensus.answer_index,
                     agreement=consensus.agreement,
-                    samples_used=consensus.samples_used,
+                    traces_used=consensus.traces_used,
                 )
             )
             error = None
             if not consensus.reached:
                 error = (
                     f"no {consensus.policy} consensus: agreement {consensus.agreement:.2f} over "
-                    f"{consensus.samples_used} samples"
+                    f"{consensus.traces_used} samples"
                 )
             set_state(session, job_id, next_state, expected=frozenset({JobState.reasoning}), error=error)
     return StageResult(job_id, next_state, "verify" if consensus.reached else None)
@@ -166,12 +166,12 @@ def run_verify(settings: Settings, job_id: uuid.UUID, verifier: VerifierClient) 
             job = session.get_one(Job, job_id)
             audio_url = job.question.clip.audio_url
             samples = session.scalars(
-                select(TeacherSample)
-                .where(TeacherSample.job_id == job_id)
-                .where(TeacherSample.answer_index == job.consensus_answer_index)
-                .order_by(TeacherSample.sample_index)
+                select(Trace)
+                .where(Trace.job_id == job_id)
+                .where(Trace.answer_index == job.consensus_answer_index)
+                .order_by(Trace.trace_index)
             ).all()
-            traces = [TraceIn(sample_index=s.sample_index, text=s.text) for s in samples]
+            traces = [TraceIn(trace_index=s.trace_index, text=s.text) for s in samples]
         if not traces:
             with session_scope(settings.database_url) as session:
                 set_state(session, job_id, JobState.failed, error="no consensus sample to verify")

@@ -8,7 +8,9 @@
 
 Accuracy counts every evaluated question: an unanswered question (no answer could be read, or its audio
 could not be read) is wrong, not left out. Only *skipped* questions (the teacher cannot be asked them)
-are outside ``n``, each with its reason.
+are outside ``n``, each with its reason. Every accuracy comes twice: *lenient* (``accuracy``: the answer
+read however :mod:`sightsound.answers` can read it) and *strict* (``strict_accuracy``: only a well-formed
+``<answer>X</answer>`` counts), each with its 95% bootstrap interval and its n.
 """
 
 from __future__ import annotations
@@ -115,19 +117,38 @@ class EvaluationProgress(BaseModel):
     eta_s: float | None = Field(None, description="Seconds left, from this attempt's mean time per question.")
 
 
-class OverallResult(BaseModel):
+class Interval(BaseModel):
+    """A confidence interval of an accuracy (or of a difference of accuracies)."""
+
+    low: float
+    high: float
+
+
+class _Scored(BaseModel):
     n: int = Field(..., ge=0, description="Questions evaluated (skipped ones are not counted).")
-    correct: int = Field(..., ge=0)
-    accuracy: float | None = Field(..., ge=0.0, le=1.0, description="correct / n; null when n is 0.")
+    correct: int = Field(..., ge=0, description="Right by the lenient reading.")
+    accuracy: float | None = Field(..., ge=0.0, le=1.0, description="Lenient: correct / n; null when n is 0.")
+    interval: Interval | None = Field(None, description="95% bootstrap interval of `accuracy`.")
+    strict_correct: int | None = Field(
+        None, ge=0, description="Right with a well-formed `<answer>X</answer>` (null in results made before it "
+        "was measured).")
+    strict_accuracy: float | None = Field(None, ge=0.0, le=1.0, description="Strict: strict_correct / n.")
+    strict_interval: Interval | None = Field(None, description="95% bootstrap interval of `strict_accuracy`.")
+
+
+class OverallResult(_Scored):
     unanswered: int = Field(..., ge=0, description="Questions with no readable answer (counted as wrong).")
     errors: int = Field(0, ge=0, description="Unanswered because the question could not be asked (its audio "
                                              "could not be read, say); included in `unanswered`.")
+    unreadable: int | None = Field(
+        None, ge=0, description="Asked, but no answer could be read leniently (a hedge, two answers, nothing); "
+        "`unanswered` = `unreadable` + `errors`.")
+    strict_unreadable: int | None = Field(
+        None, ge=0, description="Asked, but without a well-formed `<answer>X</answer>`.")
 
 
-class CategoryResult(BaseModel):
-    n: int = Field(..., ge=0)
-    correct: int = Field(..., ge=0)
-    accuracy: float | None = Field(..., ge=0.0, le=1.0)
+class CategoryResult(_Scored):
+    pass
 
 
 class SkippedQuestions(BaseModel):
@@ -147,6 +168,7 @@ class EvaluationResults(BaseModel):
     )
     mean_latency_ms: float | None = Field(None, description="Mean time to answer one question (its batch share).")
     skipped: SkippedQuestions = Field(default_factory=SkippedQuestions)
+    interval_method: str | None = Field(None, description="How every interval here was made.")
 
 
 class EvaluationOut(BaseModel):
@@ -222,6 +244,31 @@ class ComparisonCell(BaseModel):
     n: int
     correct: int
     accuracy: float | None
+    interval: Interval | None = None
+    strict_correct: int | None = None
+    strict_accuracy: float | None = None
+    strict_interval: Interval | None = None
+
+
+Measure = Literal["lenient", "strict"]
+
+
+class PairedComparison(BaseModel):
+    """Two evaluations on the questions both answered: who got which right, and whether the difference is
+    more than noise (exact McNemar test; paired bootstrap interval of the difference)."""
+
+    a: int = Field(..., description="Index of the first column.")
+    b: int = Field(..., description="Index of the second column.")
+    measure: Measure
+    n: int = Field(..., description="Questions both evaluations answered (or were asked).")
+    a_correct: int
+    b_correct: int
+    only_a: int = Field(..., description="Right by `a`, wrong by `b`.")
+    only_b: int = Field(..., description="Right by `b`, wrong by `a`.")
+    difference: float | None = Field(..., description="accuracy(b) − accuracy(a) on the shared questions.")
+    difference_interval: Interval | None = Field(None, description="95% paired bootstrap interval of `difference`.")
+    p_value: float = Field(..., description="Two-sided exact McNemar test.")
+    significant: bool = Field(..., description="p < 0.05; otherwise the difference is within the noise.")
 
 
 class ComparisonRow(BaseModel):
@@ -236,3 +283,7 @@ class ComparisonTable(BaseModel):
 
     columns: list[ComparisonColumn]
     rows: list[ComparisonRow]
+    pairs: list[PairedComparison] = Field(
+        default_factory=list, description="Every column against every later one, strict and lenient, on the "
+        "questions both answered.")
+    interval_method: str | None = None

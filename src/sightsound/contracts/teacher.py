@@ -46,7 +46,7 @@ class ReasonRequest(BaseModel):
     sampling: SamplingParams = Field(default_factory=lambda: SamplingParams())
 
 
-class TeacherSample(BaseModel):
+class TeacherTrace(BaseModel):
     index: int = Field(..., ge=0)
     text: str
     answer_index: int | None = Field(None, ge=0, le=3)
@@ -65,9 +65,9 @@ class Consensus(BaseModel):
     policy: Literal["unanimous", "majority"]
     reached: bool
     answer_index: int | None = Field(None, ge=0, le=3)
-    agreement: float = Field(..., ge=0.0, le=1.0, description="Share of samples that gave the winning answer.")
-    samples_used: int = Field(..., ge=0, description="Samples drawn (adaptive sampling may stop before K).")
-    samples_parsed: int | None = Field(None, ge=0, description="Samples whose answer parsed.")
+    agreement: float = Field(..., ge=0.0, le=1.0, description="Share of traces that gave the winning answer.")
+    traces_used: int = Field(..., ge=0, description="Samples drawn (adaptive sampling may stop before K).")
+    traces_parsed: int | None = Field(None, ge=0, description="Samples whose answer parsed.")
 
 
 class ReasonResponse(BaseModel):
@@ -75,7 +75,7 @@ class ReasonResponse(BaseModel):
     backend: str
     prompt_version: str
     sampling: SamplingParams
-    samples: list[TeacherSample]
+    traces: list[TeacherTrace]
     consensus: Consensus
-    k_requested: int | None = Field(None, ge=1, description="K asked for; fewer samples mean adaptive stopping.")
-    rounds: int | None = Field(None, ge=1, description="Backend calls that drew the samples (1 unless adaptive).")
+    k_requested: int | None = Field(None, ge=1, description="K asked for; fewer traces mean adaptive stopping.")
+    rounds: int | None = Field(None, ge=1, description="Backend calls that drew the traces (1 unless adaptive).")

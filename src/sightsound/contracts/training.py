@@ -108,7 +108,7 @@ class DatasetRecord(BaseModel):
     id: str
     question_id: uuid.UUID
     clip_id: uuid.UUID
-    sample_id: int | None = Field(None, description="The teacher sample (trace) of a `cot` record.")
+    trace_id: int | None = Field(None, description="The teacher sample (trace) of a `cot` record.")
     audio_url: str
     audio_path: str | None = Field(None, description="Local path of the audio when it is a `file://` URL.")
     question: str

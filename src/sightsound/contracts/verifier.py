@@ -16,7 +16,7 @@ from sightsound.contracts.common import ClaimKind, TraceDecisionLabel, VerdictLa
 class TraceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sample_index: int = Field(..., ge=0)
+    trace_index: int = Field(..., ge=0)
     text: str = Field(..., max_length=200_000)
 
 
@@ -29,7 +29,7 @@ class VerifyRequest(BaseModel):
                     "audio_url": "file:///var/lib/sightsound/media/audio/ab/abcd.wav",
                     "traces": [
                         {
-                            "sample_index": 0,
+                            "trace_index": 0,
                             "text": "<think>A man talks.</think>\n<claims>\nsource=person; event=speech; "
                             "present=yes\n</claims>\n<answer>A</answer>",
                         }
@@ -64,7 +64,7 @@ class ClaimResult(BaseModel):
 
 
 class TraceVerification(BaseModel):
-    sample_index: int
+    trace_index: int
     claims: list[ClaimResult]
     parse_errors: list[str] = Field(default_factory=list)
     decision: TraceDecisionLabel

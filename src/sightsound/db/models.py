@@ -127,27 +127,27 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     consensus_answer_index: Mapped[int | None] = mapped_column(Integer)
     agreement: Mapped[float | None] = mapped_column(Float)
-    samples_used: Mapped[int | None] = mapped_column(Integer)
+    traces_used: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _now_col()
     updated_at: Mapped[datetime] = _now_col()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     question: Mapped[Question] = relationship(back_populates="job")
-    samples: Mapped[list[TeacherSample]] = relationship(
-        back_populates="job", order_by="TeacherSample.sample_index"
+    traces: Mapped[list[Trace]] = relationship(
+        back_populates="job", order_by="Trace.trace_index"
     )
 
 
-class TeacherSample(Base):
+class Trace(Base):
     """One chain of thought of the teacher (a trace), with how it was produced."""
 
-    __tablename__ = "teacher_samples"
-    __table_args__ = (UniqueConstraint("job_id", "sample_index", name="uq_samples_job_index"),)
+    __tablename__ = "traces"
+    __table_args__ = (UniqueConstraint("job_id", "trace_index", name="uq_traces_job_index"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False)
-    sample_index: Mapped[int] = mapped_column(Integer, nullable=False)
+    trace_index: Mapped[int] = mapped_column(Integer, nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     answer_index: Mapped[int | None] = mapped_column(Integer)
     parse_error: Mapped[str | None] = mapped_column(Text)
@@ -160,19 +160,19 @@ class TeacherSample(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = _now_col()
 
-    job: Mapped[Job] = relationship(back_populates="samples")
-    claims: Mapped[list[Claim]] = relationship(back_populates="sample", order_by="Claim.claim_index")
-    decision: Mapped[TraceDecision | None] = relationship(back_populates="sample")
+    job: Mapped[Job] = relationship(back_populates="traces")
+    claims: Mapped[list[Claim]] = relationship(back_populates="trace", order_by="Claim.claim_index")
+    decision: Mapped[TraceDecision | None] = relationship(back_populates="trace")
 
 
 class Claim(Base):
-    """A sound claim extracted from a sample by the verifier."""
+    """A sound claim extracted from a trace by the verifier."""
 
     __tablename__ = "claims"
-    __table_args__ = (UniqueConstraint("sample_id", "claim_index", name="uq_claims_sample_index"),)
+    __table_args__ = (UniqueConstraint("trace_id", "claim_index", name="uq_claims_trace_index"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    sample_id: Mapped[int] = mapped_column(ForeignKey("teacher_samples.id", ondelete="CASCADE"), nullable=False)
+    trace_id: Mapped[int] = mapped_column(ForeignKey("traces.id", ondelete="CASCADE"), nullable=False)
     claim_index: Mapped[int] = mapped_column(Integer, nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     text: Mapped[str] = mapped_column(Text, nullable=False)
@@ -180,7 +180,7 @@ class Claim(Base):
     final_verdict: Mapped[str] = mapped_column(String(16), nullable=False)
     final_confidence: Mapped[float] = mapped_column(Float, nullable=False)
 
-    sample: Mapped[TeacherSample] = relationship(back_populates="claims")
+    trace: Mapped[Trace] = relationship(back_populates="claims")
     verdicts: Mapped[list[Verdict]] = relationship(back_populates="claim", order_by="Verdict.checker")
 
 
@@ -206,15 +206,15 @@ class TraceDecision(Base):
     __tablename__ = "trace_decisions"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    sample_id: Mapped[int] = mapped_column(
-        ForeignKey("teacher_samples.id", ondelete="CASCADE"), unique=True, nullable=False
+    trace_id: Mapped[int] = mapped_column(
+        ForeignKey("traces.id", ondelete="CASCADE"), unique=True, nullable=False
     )
     decision: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     policy: Mapped[str] = mapped_column(String(128), nullable=False)
     reasons: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list)
     created_at: Mapped[datetime] = _now_col()
 
-    sample: Mapped[TeacherSample] = relationship(back_populates="decision")
+    trace: Mapped[Trace] = relationship(back_populates="decision")
 
 
 class Dataset(Base):
@@ -230,7 +230,7 @@ class Dataset(Base):
     filters: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     provenance: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     counts: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
-    sample_ids: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list)
+    trace_ids: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list)
     export_url: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = _now_col()
@@ -298,7 +298,7 @@ class Evaluation(Base):
     checkpoint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("checkpoints.id", ondelete="SET NULL"))
     model_ref: Mapped[str] = mapped_column(Text, nullable=False)
     model_label: Mapped[str] = mapped_column(String(255), nullable=False)
-    # The question source evaluated on (e.g. ``mmau-test-mini``, ``sightsound-sample``).
+    # The question source evaluated on (e.g. ``mmau-test-mini``, ``sightsound-synthetic``).
     benchmark: Mapped[str] = mapped_column(String(128), nullable=False)
     split: Mapped[Split] = mapped_column(_enum(Split, "split"), default=Split.test, nullable=False)
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)

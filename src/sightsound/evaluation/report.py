@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sightsound.contracts.evaluation import EvaluationOut
+from sightsound.contracts.evaluation import EvaluationOut, Interval
 
 
 def md_cell(text: str) -> str:
@@ -20,6 +20,14 @@ def percent(accuracy: float | None) -> str:
     ('66.1%', '100.0%', '–')
     """
     return "–" if accuracy is None else f"{100 * accuracy:.1f}%"
+
+
+def bounds(interval: Interval | None) -> str:
+    """
+    >>> bounds(Interval(low=0.25, high=0.5)), bounds(None)
+    ('[25.0, 50.0]', '–')
+    """
+    return "–" if interval is None else f"[{100 * interval.low:.1f}, {100 * interval.high:.1f}]"
 
 
 def render_markdown(evaluation: EvaluationOut) -> str:
@@ -49,17 +57,33 @@ def render_markdown(evaluation: EvaluationOut) -> str:
                                               if overall.errors else ""),
         f"- answers read by: {reading}",
     ]
+    if overall.strict_correct is not None:
+        lines += [
+            f"- strict accuracy (a well-formed `<answer>X</answer>` only): **{percent(overall.strict_accuracy)}** "
+            f"({overall.strict_correct}/{overall.n}), 95% interval {bounds(overall.strict_interval)}; "
+            f"lenient 95% interval {bounds(overall.interval)}",
+        ]
+        if results.interval_method:
+            lines.append(f"- intervals: {results.interval_method}")
     if results.mean_latency_ms is not None:
         lines.append(f"- mean latency: {results.mean_latency_ms:.1f} ms per question")
     lines += [
         "",
-        "| category | n | correct | accuracy |",
-        "|---|---:|---:|---:|",
-        f"| **overall** | {overall.n} | {overall.correct} | **{percent(overall.accuracy)}** |",
+        "| category | n | correct | accuracy | 95% interval | strict correct | strict accuracy | 95% interval |",
+        "|---|---:|---:|---:|---|---:|---:|---|",
+        f"| **overall** | {overall.n} | {overall.correct} | **{percent(overall.accuracy)}** | "
+        f"{bounds(overall.interval)} | {_count(overall.strict_correct)} | {percent(overall.strict_accuracy)} | "
+        f"{bounds(overall.strict_interval)} |",
     ]
     for name, category in results.per_category.items():
-        lines.append(f"| {md_cell(name)} | {category.n} | {category.correct} | {percent(category.accuracy)} |")
+        lines.append(f"| {md_cell(name)} | {category.n} | {category.correct} | {percent(category.accuracy)} | "
+                     f"{bounds(category.interval)} | {_count(category.strict_correct)} | "
+                     f"{percent(category.strict_accuracy)} | {bounds(category.strict_interval)} |")
     if results.skipped.reasons:
         lines += ["", "Skipped questions:", ""]
         lines += [f"- {md_cell(reason)}: {count}" for reason, count in results.skipped.reasons.items()]
     return "\n".join(lines) + "\n"
+
+
+def _count(value: int | None) -> str:
+    return "–" if value is None else str(value)

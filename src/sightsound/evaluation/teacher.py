@@ -52,27 +52,27 @@ def teacher_prediction(response: ReasonResponse) -> int | None:
     """The consensus answer if the vote reached one, else the plurality of the samples' answers."""
     if response.consensus.reached and response.consensus.answer_index is not None:
         return response.consensus.answer_index
-    return plurality([s.answer_index for s in response.samples])
+    return plurality([s.answer_index for s in response.traces])
 
 
 def teacher_output(response: ReasonResponse) -> str:
     """What an evaluation item keeps of the teacher's answer: the vote, then the first sample's text.
 
-    >>> from sightsound.contracts.teacher import Consensus, SamplingParams, TeacherSample
-    >>> s = [TeacherSample(index=i, text=f"<answer>{l}</answer>", answer_index=a, latency_ms=1.0,
+    >>> from sightsound.contracts.teacher import Consensus, SamplingParams, TeacherTrace
+    >>> s = [TeacherTrace(index=i, text=f"<answer>{l}</answer>", answer_index=a, latency_ms=1.0,
     ...                    prompt_tokens=1, completion_tokens=1) for i, (l, a) in enumerate([("B", 1), ("B", 1)])]
-    >>> r = ReasonResponse(model="m", backend="b", prompt_version="v", sampling=SamplingParams(), samples=s,
+    >>> r = ReasonResponse(model="m", backend="b", prompt_version="v", sampling=SamplingParams(), traces=s,
     ...                    consensus=Consensus(policy="majority", reached=True, answer_index=1, agreement=1.0,
-    ...                                        samples_used=2))
+    ...                                        traces_used=2))
     >>> print(teacher_output(r))
     votes: B B; consensus: B (majority, agreement 1.00)
     <answer>B</answer>
     """
-    letters = " ".join("-" if s.answer_index is None else CHOICE_LETTERS[s.answer_index] for s in response.samples)
+    letters = " ".join("-" if s.answer_index is None else CHOICE_LETTERS[s.answer_index] for s in response.traces)
     consensus = response.consensus
     decided = "none"
     if consensus.reached and consensus.answer_index is not None:
         decided = CHOICE_LETTERS[consensus.answer_index]
     head = f"votes: {letters}; consensus: {decided} ({consensus.policy}, agreement {consensus.agreement:.2f})"
-    first = response.samples[0].text if response.samples else ""
+    first = response.traces[0].text if response.traces else ""
     return f"{head}\n{first}".strip()

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sightsound.contracts.training import DatasetCreate, DatasetRecord
-from sightsound.db.models import Clip, Dataset, Job, Question, TeacherSample, TraceDecision
+from sightsound.db.models import Clip, Dataset, Job, Question, Trace, TraceDecision
 from sightsound.snapshot.records import Built, TraceRow, build_records
 
 JSONL_NAME = "data.jsonl"
@@ -46,19 +46,19 @@ def select_rows(session: Session, request: DatasetCreate) -> list[TraceRow]:
     ``cot-unverified`` every trace of a unanimous question whatever the verifier decided (or whether it did)."""
     f = request.filters
     stmt = (
-        select(TeacherSample, TraceDecision, Job, Question, Clip)
-        .join(Job, TeacherSample.job_id == Job.id)
+        select(Trace, TraceDecision, Job, Question, Clip)
+        .join(Job, Trace.job_id == Job.id)
         .join(Question, Job.question_id == Question.id)
         .join(Clip, Question.clip_id == Clip.id)
         .where(Clip.audio_url.is_not(None))
-        .order_by(TeacherSample.id)
+        .order_by(Trace.id)
     )
     if request.variant == "cot-unverified":
-        stmt = stmt.outerjoin(TraceDecision, TraceDecision.sample_id == TeacherSample.id).where(
+        stmt = stmt.outerjoin(TraceDecision, TraceDecision.trace_id == Trace.id).where(
             Job.consensus_answer_index.is_not(None), Job.agreement >= UNANIMOUS
         )
     else:
-        stmt = stmt.join(TraceDecision, TraceDecision.sample_id == TeacherSample.id).where(
+        stmt = stmt.join(TraceDecision, TraceDecision.trace_id == Trace.id).where(
             TraceDecision.decision == "accepted"
         )
     if f.split is not None:
@@ -70,12 +70,12 @@ def select_rows(session: Session, request: DatasetCreate) -> list[TraceRow]:
     if f.verifier_policy is not None:  # never with cot-unverified (refused by the contract)
         stmt = stmt.where(TraceDecision.policy == f.verifier_policy)
     if f.teacher_models:
-        stmt = stmt.where(TeacherSample.model.in_(f.teacher_models))
+        stmt = stmt.where(Trace.model.in_(f.teacher_models))
     if f.prompt_versions:
-        stmt = stmt.where(TeacherSample.prompt_version.in_(f.prompt_versions))
+        stmt = stmt.where(Trace.prompt_version.in_(f.prompt_versions))
     return [
         TraceRow(
-            sample_id=sample.id,
+            trace_id=sample.id,
             text=sample.text,
             trace_answer=sample.answer_index,
             teacher_model=sample.model,
@@ -163,7 +163,7 @@ def create_snapshot(
         filters=filters,
         provenance=built.provenance,
         counts=built.counts,
-        sample_ids=built.sample_ids,
+        trace_ids=built.trace_ids,
         export_url=folder.as_uri(),
         idempotency_key=idempotency_key,
     )

@@ -26,7 +26,7 @@ class TraceRow:
     (accepted traces for every variant but ``cot-unverified``, which takes every trace of a unanimous
     question)."""
 
-    sample_id: int
+    trace_id: int
     text: str
     trace_answer: int | None
     teacher_model: str
@@ -89,10 +89,10 @@ def _record(row: TraceRow, variant: DatasetVariant, *, with_reasoning: str | Non
     reward_answer = row.gold if row.gold is not None else answer
     per_trace = variant in REASONING_VARIANTS
     return DatasetRecord(
-        id=f"{row.sample_id}" if per_trace else f"q-{row.question_id}",
+        id=f"{row.trace_id}" if per_trace else f"q-{row.question_id}",
         question_id=row.question_id,
         clip_id=row.clip_id,
-        sample_id=row.sample_id if per_trace else None,
+        trace_id=row.trace_id if per_trace else None,
         audio_url=row.audio_url,
         audio_path=local_path(row.audio_url),
         question=row.question,
@@ -118,7 +118,7 @@ class Built:
     records: list[DatasetRecord]
     counts: dict[str, Any]
     provenance: dict[str, Any]
-    sample_ids: list[int]
+    trace_ids: list[int]
 
 
 def build_records(rows: Sequence[TraceRow], variant: DatasetVariant, filters: DatasetFilters) -> Built:
@@ -162,7 +162,7 @@ def build_records(rows: Sequence[TraceRow], variant: DatasetVariant, filters: Da
             break
     counts: dict[str, Any] = {
         "records": len(records),
-        "traces": len({r.sample_id for r in used}),
+        "traces": len({r.trace_id for r in used}),
         "questions": len({r.question_id for r in used}),
         "clips": len({r.clip_id for r in used}),
         "by_split": dict(Counter(r.split.value for r in records)),
@@ -184,4 +184,4 @@ def build_records(rows: Sequence[TraceRow], variant: DatasetVariant, filters: Da
         "label_source": LABEL_SOURCE[variant],
         "verification": VERIFICATION.get(variant, "accepted traces only"),
     }
-    return Built(records, counts, provenance, sorted({r.sample_id for r in used}))
+    return Built(records, counts, provenance, sorted({r.trace_id for r in used}))

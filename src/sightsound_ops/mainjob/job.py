@@ -28,7 +28,7 @@ from sightsound.db.migrate import ensure_database
 from sightsound_ops.api_client import ApiClient, ApiError, Json
 from sightsound_ops.environment import service_env
 from sightsound_ops.mainjob.log import JobLog, say
-from sightsound_ops.mainjob.options import SAMPLE_SOURCE, MainJobOptions
+from sightsound_ops.mainjob.options import SYNTHETIC_SOURCE, MainJobOptions
 from sightsound_ops.mainjob.waiting import wait_evaluation, wait_jobs, wait_run
 
 
@@ -37,7 +37,7 @@ def stack_env(settings: Settings, options: MainJobOptions) -> dict[str, str]:
     env = service_env(settings)
     defaults = {
         "SIGHTSOUND_TEACHER_BACKEND": "embedded",
-        "SIGHTSOUND_SAMPLES_PER_QUESTION": str(options.samples_per_question),
+        "SIGHTSOUND_SAMPLES_PER_QUESTION": str(options.traces_per_question),
         "SIGHTSOUND_TEACHER_MAX_NEW_TOKENS": str(options.teacher_max_new_tokens),
         "SIGHTSOUND_STUDENT_BASE_MODELS": json.dumps([options.student_model]),
         "SIGHTSOUND_DATASET_ROOT": str((options.workdir / "datasets").resolve()),
@@ -75,7 +75,7 @@ def submit_train_split(api: ApiClient, items: list[Any]) -> list[str]:
     job_ids = []
     for item in items:
         job = api.submit_clip(Path(item.path), item.question, item.choices, answer_index=item.answer_index,
-                              category=item.category, split="train", source=SAMPLE_SOURCE)
+                              category=item.category, split="train", source=SYNTHETIC_SOURCE)
         job_ids.append(str(job["id"]))
     return job_ids
 
@@ -121,7 +121,7 @@ def evaluate(api: ApiClient, options: MainJobOptions, log: JobLog) -> None:
     models = {"base": f"base:{options.student_model}",
               **{label: f"checkpoint:{ckpt}" for label, ckpt in log.checkpoints.items()}}
     created = {
-        label: api.create_evaluation(ref, SAMPLE_SOURCE, label=label, max_new_tokens=options.eval_max_new_tokens)
+        label: api.create_evaluation(ref, SYNTHETIC_SOURCE, label=label, max_new_tokens=options.eval_max_new_tokens)
         for label, ref in models.items()
     }
     for label, evaluation in created.items():
@@ -166,7 +166,7 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
             stack.start()
             stack.add_trainer_worker()
         api = ApiClient(stack.api_url, timeout_s=300)
-        with log.stage(f"teacher (K={options.samples_per_question}) and verifier on the train split"):
+        with log.stage(f"teacher (K={options.traces_per_question}) and verifier on the train split"):
             jobs = wait_jobs(api, submit_train_split(api, sample.train), options.stage_timeout_s)
             states: dict[str, int] = {}
             for job in jobs:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SAMPLE_SOURCE = "sightsound-sample"
+SYNTHETIC_SOURCE = "sightsound-synthetic"
 
 
 @dataclass
@@ -18,7 +18,7 @@ class MainJobOptions:
     train_clips: int = 24
     test_clips: int = 10
     seed: int = 0
-    samples_per_question: int = 2  # K: the embedded teacher writes ~100 tokens per sample at ~20 tok/s here
+    traces_per_question: int = 2  # K: the embedded teacher writes ~100 tokens per sample at ~20 tok/s here
     teacher_max_new_tokens: int = 96
     student_model: str = "embedded"
     # 3 epochs (9 steps) did not teach the CoT student the <think>/<answer> format; at 2e-4 it started to

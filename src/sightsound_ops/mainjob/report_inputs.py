@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sightsound.config import Settings
 from sightsound_ops.api_client import ApiClient, Json
-from sightsound_ops.mainjob.options import SAMPLE_SOURCE, MainJobOptions
+from sightsound_ops.mainjob.options import SYNTHETIC_SOURCE, MainJobOptions
 from sightsound_ops.report import (
     CategoryScore,
     Environment,
@@ -76,13 +76,13 @@ def environment(settings: Settings, options: MainJobOptions) -> Environment:
             ModelUsed(role="student (trained)", name="LoRA adapters + projector trained by this job",
                       weights="trained"),
         ],
-        extra={"teacher samples per question (K)": str(options.samples_per_question),
+        extra={"teacher samples per question (K)": str(options.traces_per_question),
                "train clips": str(options.train_clips), "test questions": str(options.test_clips)},
     )
 
 
 def collect(api: ApiClient, settings: Settings, options: MainJobOptions, log: JobLog) -> ReportData:
-    stats = api.stats(source=SAMPLE_SOURCE)
+    stats = api.stats(source=SYNTHETIC_SOURCE)
     curves: list[TrainingCurve] = []
     for label, run in log.runs.items():
         fresh = api.run(str(run["id"]))

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from sightsound.config import Settings
-from sightsound_devdata.synthetic_set import SOURCE, SampleItem, build_sample_set
+from sightsound_devdata.synthetic_set import SOURCE, SyntheticItem, build_synthetic_set
 from sightsound_ops.mainjob.options import MainJobOptions
 from sightsound_ops.question_sources.importer import import_benchmark
 
@@ -14,19 +14,19 @@ TEST_FILE = "test-questions.json"
 
 
 @dataclass(frozen=True)
-class SampleData:
-    train: list[SampleItem]
-    test: list[SampleItem]
+class SyntheticSplit:
+    train: list[SyntheticItem]
+    test: list[SyntheticItem]
     imported_summary: str
 
 
-def build_and_import(settings: Settings, options: MainJobOptions) -> SampleData:
+def build_and_import(settings: Settings, options: MainJobOptions) -> SyntheticSplit:
     folder = options.workdir / "sample-set"
-    items = build_sample_set(folder, train=options.train_clips, test=options.test_clips, seed=options.seed)
+    items = build_synthetic_set(folder, train=options.train_clips, test=options.test_clips, seed=options.seed)
     train = [i for i in items if i.split == "train"]
     test = [i for i in items if i.split == "test"]
     (folder / TEST_FILE).write_text(json.dumps([i.manifest_entry() for i in test], indent=2) + "\n")
     report = import_benchmark(settings, SOURCE, folder / TEST_FILE, folder, split="test", on_error="fail")
     counts = report.counts()
     summary = f"{counts['imported']} new, {counts['already_present']} already present"
-    return SampleData(train, test, summary)
+    return SyntheticSplit(train, test, summary)

@@ -11,12 +11,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import selectinload
 
 from sightsound.db.catalog import ClipFacts, QuestionFacts, insert_clip, insert_question
-from sightsound.db.models import Claim, Clip, Job, Question, TeacherSample
+from sightsound.db.models import Claim, Clip, Job, Question, Trace
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import SessionDep, SettingsDep
 from sightsound_api.idempotency import replay
 from sightsound_api.questions import build_question
-from sightsound_api.schemas import ClipOut, JobOut, QuestionOut, SampleOut
+from sightsound_api.schemas import ClipOut, ClipTraceOut, JobOut, QuestionOut
 from sightsound_api.uploads import receive, store_original, upload_workdir, validate
 from sightsound_api.views import job_out
 
@@ -120,10 +120,10 @@ def get_clip(clip_id: uuid.UUID, session: SessionDep) -> ClipOut:
         .options(
             selectinload(Clip.questions)
             .selectinload(Question.job)
-            .selectinload(Job.samples)
+            .selectinload(Job.traces)
             .options(
-                selectinload(TeacherSample.claims).selectinload(Claim.verdicts),
-                selectinload(TeacherSample.decision),
+                selectinload(Trace.claims).selectinload(Claim.verdicts),
+                selectinload(Trace.decision),
             )
         )
     )
@@ -131,11 +131,11 @@ def get_clip(clip_id: uuid.UUID, session: SessionDep) -> ClipOut:
         raise ProblemError(404, f"no clip with id {clip_id}", kind="clip-not-found")
     questions = []
     for q in clip.questions:
-        q_fields = {name: getattr(q, name) for name in QuestionOut.model_fields if name not in ("job", "samples")}
+        q_fields = {name: getattr(q, name) for name in QuestionOut.model_fields if name not in ("job", "traces")}
         q_out = QuestionOut(**q_fields)
         if q.job is not None:
             q_out.job = job_out(q.job)
-            q_out.samples = [SampleOut.model_validate(s, from_attributes=True) for s in q.job.samples]
+            q_out.traces = [ClipTraceOut.model_validate(s, from_attributes=True) for s in q.job.traces]
         questions.append(q_out)
     fields = {name: getattr(clip, name) for name in ClipOut.model_fields if name != "questions"}
     return ClipOut(**fields, questions=questions)

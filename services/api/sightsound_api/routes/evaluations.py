@@ -19,6 +19,8 @@ from sightsound.contracts.evaluation import (
 )
 from sightsound.db.models import Evaluation, EvaluationItem, Question, RunState
 from sightsound.evaluation import NotComparable, comparison_table, render_comparison_markdown, render_markdown
+from sightsound.evaluation.compare import ItemScores
+from sightsound.evaluation.items import item_outcome
 from sightsound.registry import TEACHER
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import SessionDep, SettingsDep
@@ -138,10 +140,26 @@ def _ids(text: str) -> list[uuid.UUID]:
     return ids
 
 
+def item_scores(session: SessionDep, evaluation: EvaluationOut) -> ItemScores:
+    """Question id -> (right leniently, right strictly) of every item of ``evaluation`` (for pairing)."""
+    rows = session.execute(select(EvaluationItem, Question.choices)
+                           .join(Question, Question.id == EvaluationItem.question_id)
+                           .where(EvaluationItem.evaluation_id == evaluation.id)).all()
+    teacher = evaluation.model_ref == TEACHER
+    scores = {}
+    for item, choices in rows:
+        outcome = item_outcome(category=item.category, output=item.output, choices=[str(c) for c in choices],
+                               predicted_index=item.predicted_index, correct=item.correct,
+                               parse_error=item.parse_error, teacher=teacher)
+        scores[item.question_id] = (outcome.correct, outcome.strict)
+    return scores
+
+
 @router.get(
     "/compare",
     response_model=ComparisonTable,
-    summary="Evaluations side by side: categories as rows, models as columns, overall first",
+    summary="Evaluations side by side: categories as rows, models as columns, overall first; lenient and strict "
+            "accuracy with 95% intervals, and every pair compared on shared questions (exact McNemar)",
     responses={200: _MARKDOWN_RESPONSE, **problem_openapi_responses(404, 409, 422)},
 )
 def compare_evaluations(
@@ -157,7 +175,7 @@ def compare_evaluations(
                            unknown=unknown)
     evaluations = [evaluation_out(found[i]) for i in wanted]
     try:
-        table = comparison_table(evaluations)
+        table = comparison_table(evaluations, [item_scores(session, e) for e in evaluations])
     except NotComparable as exc:
         unfinished = [{"id": str(e.id), "state": e.state.value} for e in evaluations if e.results is None]
         raise ProblemError(409, f"only succeeded evaluations can be compared; {exc}", kind="evaluation-unfinished",

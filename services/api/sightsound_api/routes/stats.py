@@ -9,7 +9,7 @@ from sqlalchemy import Select, distinct, extract, func, select
 from sqlalchemy.orm import Session
 
 from sightsound.contracts.common import VerdictLabel
-from sightsound.db.models import Claim, Clip, Job, JobState, Question, Split, TeacherSample, TraceDecision
+from sightsound.db.models import Claim, Clip, Job, JobState, Question, Split, Trace, TraceDecision
 from sightsound.web import problem_openapi_responses
 from sightsound_api.deps import SessionDep
 from sightsound_api.stats_schemas import FunnelOut, LatencyOut, StatsOut, VerdictCountsOut
@@ -30,7 +30,7 @@ def _jobs(stmt: S) -> S:
 
 
 def _samples(stmt: S) -> S:
-    return _jobs(stmt.join(Job, TeacherSample.job_id == Job.id))
+    return _jobs(stmt.join(Job, Trace.job_id == Job.id))
 
 
 def _count(session: Session, stmt: AnySelect) -> int:
@@ -67,7 +67,7 @@ def funnel(session: Session, source: str | None) -> FunnelOut:
             _samples(
                 select(TraceDecision.decision, func.count())
                 .select_from(TraceDecision)
-                .join(TeacherSample, TraceDecision.sample_id == TeacherSample.id)
+                .join(Trace, TraceDecision.trace_id == Trace.id)
             ).group_by(TraceDecision.decision),
             source,
         ),
@@ -80,7 +80,7 @@ def funnel(session: Session, source: str | None) -> FunnelOut:
         jobs_by_state={s.value: by_state.get(s.value, 0) for s in JobState},
         jobs_with_consensus=int(job_flags[0]),
         jobs_unanimous=int(job_flags[1]),
-        traces_sampled=_count(session, _only(_samples(select(func.count()).select_from(TeacherSample)), source)),
+        traces_sampled=_count(session, _only(_samples(select(func.count()).select_from(Trace)), source)),
         traces_verified=sum(decisions.values()),
         traces_accepted=decisions.get("accepted", 0),
         traces_rejected=decisions.get("rejected", 0),
@@ -92,7 +92,7 @@ def verdicts_by_kind(session: Session, source: str | None) -> dict[str, VerdictC
         _samples(
             select(Claim.kind, Claim.final_verdict, func.count())
             .select_from(Claim)
-            .join(TeacherSample, Claim.sample_id == TeacherSample.id)
+            .join(Trace, Claim.trace_id == Trace.id)
         ).group_by(Claim.kind, Claim.final_verdict),
         source,
     )
@@ -109,7 +109,7 @@ def _rounded(value: Any) -> float | None:
 
 def latency(session: Session, source: str | None) -> LatencyOut:
     teacher_ms = session.execute(
-        _only(_samples(select(func.avg(TeacherSample.latency_ms)).select_from(TeacherSample)), source)
+        _only(_samples(select(func.avg(Trace.latency_ms)).select_from(Trace)), source)
     ).scalar_one()
     queue_s, run_s, finished = session.execute(
         _only(
@@ -143,7 +143,7 @@ def get_stats(
     session: SessionDep,
     source: Annotated[
         str | None,
-        Query(min_length=1, max_length=128, description="Only questions of this source (e.g. `sightsound-sample`)."),
+        Query(min_length=1, max_length=128, description="Only questions of this source (e.g. `sightsound-synthetic`)."),
     ] = None,
 ) -> StatsOut:
     return StatsOut(

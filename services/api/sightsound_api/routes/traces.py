@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from sightsound.db.models import Job, Question, TeacherSample, TraceDecision
+from sightsound.db.models import Job, Question, Trace, TraceDecision
 from sightsound.web import problem_openapi_responses
 from sightsound_api.deps import SessionDep
 from sightsound_api.pagination import decode_cursor, encode_cursor
@@ -28,15 +28,15 @@ def list_traces(
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> TracePage:
     stmt = (
-        select(TeacherSample, Job, Question, TraceDecision)
-        .join(Job, TeacherSample.job_id == Job.id)
+        select(Trace, Job, Question, TraceDecision)
+        .join(Job, Trace.job_id == Job.id)
         .join(Question, Job.question_id == Question.id)
-        .outerjoin(TraceDecision, TraceDecision.sample_id == TeacherSample.id)
-        .order_by(TeacherSample.id)
+        .outerjoin(TraceDecision, TraceDecision.trace_id == Trace.id)
+        .order_by(Trace.id)
         .limit(limit + 1)
     )
     if cursor is not None:
-        stmt = stmt.where(TeacherSample.id > decode_cursor(cursor))
+        stmt = stmt.where(Trace.id > decode_cursor(cursor))
     if decision == "undecided":
         stmt = stmt.where(TraceDecision.id.is_(None))
     elif decision is not None:
@@ -46,12 +46,12 @@ def list_traces(
     rows = session.execute(stmt).all()
     items = [
         TraceOut(
-            sample_id=sample.id,
+            trace_id=sample.id,
             job_id=job.id,
             clip_id=question.clip_id,
             question_id=question.id,
             category=question.category,
-            sample_index=sample.sample_index,
+            trace_index=sample.trace_index,
             text=sample.text,
             answer_index=sample.answer_index,
             decision=dec.decision if dec is not None else None,
@@ -61,5 +61,5 @@ def list_traces(
         )
         for sample, job, question, dec in rows[:limit]
     ]
-    next_cursor = encode_cursor(items[-1].sample_id) if len(rows) > limit else None
+    next_cursor = encode_cursor(items[-1].trace_id) if len(rows) > limit else None
     return TracePage(items=items, next_cursor=next_cursor)

@@ -92,7 +92,7 @@ class TeacherAnswerer:
             question=question.text,
             choices=question.choices,
             frame_urls=list(question.frame_urls or []),
-            k=self.settings.samples_per_question,
+            k=self.settings.traces_per_question,
             sampling=SamplingParams(temperature=self.settings.teacher_temperature,
                                     max_new_tokens=self.settings.teacher_max_new_tokens,
                                     seed=self.settings.teacher_seed),

@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sightsound.answers import parse_answer
 from sightsound.config import Settings
-from sightsound.contracts.evaluation import NOT_ASKED, READINGS, EvaluationProgress, Reading
+from sightsound.contracts.evaluation import EvaluationProgress
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse
 from sightsound.db.models import RunState
 from sightsound.db.session import session_scope
+from sightsound.evaluation.items import item_outcome
 from sightsound.evaluation.summary import ItemOutcome, summarize
 from sightsound.evaluation.teacher import teacher_skip_reason
 from sightsound.registry import TEACHER, BadModelName, UnknownModel, parse_model_ref, resolve_model
@@ -69,19 +69,10 @@ def askable(questions: Sequence[QuestionRow], teacher: bool) -> tuple[list[Quest
 
 
 def outcome(item: StoredItem, teacher: bool) -> ItemOutcome:
-    """What :func:`~sightsound.evaluation.summary.summarize` needs of a stored item. How a student's answer
-    was read is read again from its text (the same pure reader that chose the answer)."""
-    if (item.parse_error or "").startswith(NOT_ASKED):
-        return ItemOutcome(item.category, False, None, error=True, latency_ms=item.latency_ms)
-    reading: Reading | None = None
-    if teacher:
-        # The teacher service reads each sample's <answer> tag; the vote picks among those.
-        reading = "tag" if item.predicted_index is not None else None
-    else:
-        parsed = parse_answer(item.output, item.choices)
-        if parsed.index is not None and parsed.index == item.predicted_index:
-            reading = next((r for r in READINGS if r == parsed.how), None)
-    return ItemOutcome(item.category, item.correct and reading is not None, reading, latency_ms=item.latency_ms)
+    """What :func:`~sightsound.evaluation.summary.summarize` needs of a stored item (lenient and strict)."""
+    return item_outcome(category=item.category, output=item.output, choices=item.choices,
+                        predicted_index=item.predicted_index, correct=item.correct, parse_error=item.parse_error,
+                        latency_ms=item.latency_ms, teacher=teacher)
 
 
 def load_model(settings: Settings, model_ref: str) -> LoadedStudent:

@@ -20,10 +20,10 @@ from sightsound_devdata.synthetic_set import (
     HEIGHT,
     MANIFEST,
     WIDTH,
-    SampleItem,
+    SyntheticItem,
     assign_splits,
-    build_sample_set,
-    load_sample_set,
+    build_synthetic_set,
+    load_synthetic_set,
     plan_recipes,
 )
 
@@ -36,14 +36,14 @@ RATE = 16_000
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[SampleItem], float]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[SyntheticItem], float]:
     start = time.perf_counter()
-    items = build_sample_set(tmp_path_factory.mktemp("sampleset"), train=28, test=8, seed=0)
+    items = build_synthetic_set(tmp_path_factory.mktemp("sampleset"), train=28, test=8, seed=0)
     return items, time.perf_counter() - start
 
 
 @pytest.fixture(scope="module")
-def items(built: tuple[list[SampleItem], float]) -> list[SampleItem]:
+def items(built: tuple[list[SyntheticItem], float]) -> list[SyntheticItem]:
     return built[0]
 
 
@@ -57,13 +57,13 @@ def _frame_db(samples: np.ndarray, frame_s: float = 0.01) -> np.ndarray:
     return np.asarray(20 * np.log10(np.sqrt(np.mean(frames**2, axis=1)) + 1e-9))
 
 
-def test_the_36_clip_set_builds_within_a_minute(built: tuple[list[SampleItem], float]) -> None:
+def test_the_36_clip_set_builds_within_a_minute(built: tuple[list[SyntheticItem], float]) -> None:
     items, seconds = built
     assert len(items) == 36
     assert seconds < 60, f"{seconds:.1f} s"
 
 
-def test_splits_have_the_asked_sizes_and_every_category(items: list[SampleItem]) -> None:
+def test_splits_have_the_asked_sizes_and_every_category(items: list[SyntheticItem]) -> None:
     splits = Counter(item.split for item in items)
     assert splits == {"train": 28, "test": 8}
     for split in ("train", "test"):
@@ -71,7 +71,7 @@ def test_splits_have_the_asked_sizes_and_every_category(items: list[SampleItem])
     assert len(CATEGORIES) >= 5
 
 
-def test_answers_are_in_range_and_choices_distinct(items: list[SampleItem]) -> None:
+def test_answers_are_in_range_and_choices_distinct(items: list[SyntheticItem]) -> None:
     for item in items:
         assert len(item.choices) == 4 and len(set(item.choices)) == 4, item
         assert 0 <= item.answer_index < 4
@@ -80,14 +80,14 @@ def test_answers_are_in_range_and_choices_distinct(items: list[SampleItem]) -> N
     assert len({item.answer_index for item in items}) == 4
 
 
-def test_some_questions_cannot_be_answered_from_the_picture(items: list[SampleItem]) -> None:
+def test_some_questions_cannot_be_answered_from_the_picture(items: list[SyntheticItem]) -> None:
     helped = [i for i in items if i.picture_gives_answer]
     assert helped and len(helped) < len(items) / 2
     clock = [i for i in items if i.answer == "an alarm clock ringing"]
     assert any(i.picture_gives_answer and i.photo == "clock" for i in clock)
 
 
-def test_every_clip_decodes_with_its_duration_frames_and_audio(items: list[SampleItem]) -> None:
+def test_every_clip_decodes_with_its_duration_frames_and_audio(items: list[SyntheticItem]) -> None:
     for item in items:
         probe = probe_video(item.path, LIMITS)
         assert 3.0 <= item.duration_s <= 5.0
@@ -104,14 +104,14 @@ def test_every_clip_decodes_with_its_duration_frames_and_audio(items: list[Sampl
             assert loudest > -35, (item.name, loudest)
 
 
-def test_frames_show_a_photo_not_a_flat_colour(items: list[SampleItem]) -> None:
+def test_frames_show_a_photo_not_a_flat_colour(items: list[SyntheticItem]) -> None:
     frames = extract_frames(items[1].path, 2, WIDTH)
     pixels = np.asarray(frames[0], dtype=np.float32)
     assert pixels.std() > 10  # a photo has texture; clipgen's plain background would be ~0
     assert np.abs(pixels - np.asarray(frames[1], dtype=np.float32)).mean() > 0.5  # the slow pan moves
 
 
-def test_event_counts_match_the_onsets_in_the_audio(items: list[SampleItem]) -> None:
+def test_event_counts_match_the_onsets_in_the_audio(items: list[SyntheticItem]) -> None:
     counted = [i for i in items if i.category == "event_count"]
     assert len({i.answer for i in counted}) >= 3
     for item in counted:
@@ -123,7 +123,7 @@ def test_event_counts_match_the_onsets_in_the_audio(items: list[SampleItem]) -> 
         assert onsets == int(item.answer), (item.name, item.sounds, onsets)
 
 
-def test_loudness_answers_match_the_level_over_time(items: list[SampleItem]) -> None:
+def test_loudness_answers_match_the_level_over_time(items: list[SyntheticItem]) -> None:
     for item in (i for i in items if i.category == "loudness"):
         audio = extract_audio(item.path, RATE)
         assert audio is not None
@@ -139,14 +139,16 @@ def test_loudness_answers_match_the_level_over_time(items: list[SampleItem]) -> 
             assert db[-1] < -80 < db[0], item.name
 
 
-def test_the_manifest_reloads_to_the_same_items(items: list[SampleItem]) -> None:
+def test_the_manifest_reloads_to_the_same_items(items: list[SyntheticItem]) -> None:
     out_dir = items[0].path.parent
     assert (out_dir / MANIFEST).exists()
-    assert load_sample_set(out_dir) == items
+    assert load_synthetic_set(out_dir) == items
 
 
-def test_the_same_seed_gives_identical_files_and_another_seed_differs(items: list[SampleItem], tmp_path: Path) -> None:
-    again = build_sample_set(tmp_path / "again", train=28, test=8, seed=0)
+def test_the_same_seed_gives_identical_files_and_another_seed_differs(
+    items: list[SyntheticItem], tmp_path: Path
+) -> None:
+    again = build_synthetic_set(tmp_path / "again", train=28, test=8, seed=0)
     assert [(i.question, i.choices, i.answer_index, i.split) for i in again] == [
         (i.question, i.choices, i.answer_index, i.split) for i in items
     ]
@@ -170,4 +172,4 @@ def test_split_assignment_is_stratified_and_checked() -> None:
     with pytest.raises(ValueError, match="between 0"):
         assign_splits(categories, 21, seed=0)
     with pytest.raises(ValueError, match="at least one"):
-        build_sample_set(Path("/nonexistent"), train=0, test=0)
+        build_synthetic_set(Path("/nonexistent"), train=0, test=0)
