@@ -151,7 +151,8 @@ def pairs_markdown(table: ComparisonTable) -> list[str]:
     labels = [md_cell(c.label) for c in table.columns]
     lines = ["| a | b | measure | n shared | b − a (points) | 95% interval | only a / only b right | McNemar p | "
              "verdict |", "|---|---|---|---:|---:|---|---:|---:|---|"]
-    noise, real = [], []
+    noise: list[str] = []
+    real: list[str] = []
     for p in table.pairs:
         diff = "–" if p.difference is None else f"{100 * p.difference:+.1f}"
         verdict = "differs (p < 0.05)" if p.significant else "within the noise"
