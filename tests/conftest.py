@@ -1,5 +1,6 @@
-"""Shared fixtures: a PostgreSQL database per test session (created and dropped), a Redis database
-number of the session's own (flushed before and after), settings pointing at both, generated clips."""
+"""Shared fixtures: a PostgreSQL database per test module (cloned from a template migrated once per session,
+dropped at the end), a Redis database number of the tests' own (flushed before and after each module), settings
+pointing at both, generated clips."""
 
 from __future__ import annotations
 
@@ -25,26 +26,58 @@ REDIS_BASE_URL = os.environ.get("SIGHTSOUND_TEST_REDIS_URL", "redis://127.0.0.1:
 REDIS_DB = int(os.environ.get("SIGHTSOUND_TEST_REDIS_DB", "13"))
 
 
+def _admin():  # type: ignore[no-untyped-def]
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+def _url(name: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop(name: str) -> None:
+    from sightsound.db.session import get_engine
+
+    get_engine(_url(name)).dispose()
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    name = f"sightsound_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+def template_database() -> Iterator[str]:
+    """A database migrated once per session; every test module gets a fresh copy of it."""
+    name = f"sightsound_tmpl_{uuid.uuid4().hex[:12]}"
+    admin = _admin()
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    admin.dispose()
     try:
-        upgrade(url)
-        yield url
-    finally:
+        upgrade(_url(name))
         from sightsound.db.session import get_engine
 
-        get_engine(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        get_engine(_url(name)).dispose()  # a template must have no open connections
+        yield name
+    finally:
+        _drop(name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def database_url(template_database: str) -> Iterator[str]:
+    """A fresh database per test module, cloned from the migrated template (fast), dropped at the end:
+    no test module sees another's rows."""
+    name = f"sightsound_test_{uuid.uuid4().hex[:12]}"
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    admin.dispose()
+    try:
+        yield _url(name)
+    finally:
+        _drop(name)
+
+
+@pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     url = f"{REDIS_BASE_URL}/{REDIS_DB}"
     client = redis.Redis.from_url(url)
@@ -59,7 +92,7 @@ def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("media")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def settings(database_url: str, redis_url: str, media_root: Path) -> Settings:
     return Settings(
         environment="test",
