@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from transformers import get_scheduler
 
-from sightsound.contracts.training import DatasetRecord
+from sightsound.contracts.training import DatasetRecord, GRPOHyperparameters
 from sightsound_student_model.batches import SequenceBatch, prompt_batch, record_waveforms
 from sightsound_student_model.checkpoints import load_training_state, load_weights
 from sightsound_student_model.student import trainable_parameters
@@ -33,7 +33,7 @@ from sightsound_trainer.context import StageContext, StageOutcome
 from sightsound_trainer.distributed import micro_batch_sync
 from sightsound_trainer.objective import group_advantages, grpo_loss
 from sightsound_trainer.order import batch_indices
-from sightsound_trainer.rewards import accuracy_reward, format_reward
+from sightsound_trainer.rewards import reward_parts
 from sightsound_trainer.rollouts import SamplingOptions, decode_completions, sample_completions
 from sightsound_trainer.scoring import CompletionScorer, score
 
@@ -55,12 +55,12 @@ class Rewards:
     format: torch.Tensor
 
 
-def reward_completions(texts: Sequence[str], gold: Sequence[int], accuracy_weight: float,
-                       format_weight: float) -> Rewards:
-    """Rewards of each completion (``gold`` has one entry per completion)."""
-    accuracy = torch.tensor([accuracy_reward(t, g) for t, g in zip(texts, gold, strict=True)])
-    fmt = torch.tensor([format_reward(t) for t in texts])
-    return Rewards(accuracy_weight * accuracy + format_weight * fmt, accuracy, fmt)
+def reward_completions(texts: Sequence[str], gold: Sequence[int], hp: GRPOHyperparameters) -> Rewards:
+    """Rewards of each completion (``gold`` has one entry per completion), by :func:`reward_parts`."""
+    parts = torch.tensor([reward_parts(t, g, accuracy_weight=hp.accuracy_weight, format_weight=hp.format_weight,
+                                       require_reasoning=hp.require_reasoning)
+                          for t, g in zip(texts, gold, strict=True)], dtype=torch.float32).view(-1, 3)
+    return Rewards(parts[:, 2], parts[:, 0], parts[:, 1])
 
 
 class Reference:
@@ -140,7 +140,7 @@ def grpo_step(ctx: StageContext, state: GRPOState, chosen: Sequence[DatasetRecor
 
     texts = decode_completions(student, rollout)
     gold = [r.answer_index for r in chosen for _ in range(group)]
-    rewards = reward_completions(texts, gold, hp.accuracy_weight, hp.format_weight)
+    rewards = reward_completions(texts, gold, hp)
     advantages = group_advantages(rewards.total, group, scale=hp.scale_rewards).to(ctx.device)
 
     update_began = time.perf_counter()

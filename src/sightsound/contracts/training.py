@@ -191,6 +191,9 @@ class GRPOHyperparameters(BaseModel):
     )
     accuracy_weight: float = Field(1.0, ge=0.0, le=100.0)
     format_weight: float = Field(1.0, ge=0.0, le=100.0)
+    require_reasoning: bool = Field(
+        True, description="The format reward pays only for `<think>reasoning</think><answer>X</answer>`; False: "
+        "the answer-only form `<answer>X</answer>` earns it too (a label-only student).")
     max_grad_norm: float = Field(1.0, gt=0, le=1000)
     save_every_steps: int = Field(50, ge=1, le=10_000_000)
     scale_rewards: bool = Field(True, description="Divide advantages by the group's standard deviation.")
