@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     stuck_after_s: float = Field(
         900.0, gt=0, description="A job whose state has not moved for this long is re-enqueued by the reaper."
     )
-    max_attempts: int = Field(5, ge=1, description="A job re-enqueued more often than this is marked failed.")
+    max_attempts: int = Field(5, ge=1, description="Deliveries of one stage's message (retries, redeliveries, re-sends) before its job is marked failed.")
 
     # --- teacher service -----------------------------------------------------------------------
     teacher_backend: Literal["transformers", "openai", "embedded"] = Field(

@@ -86,3 +86,26 @@ def test_a_lock_whose_connection_died_is_released_without_raising(settings: Sett
         with session_scope(settings.database_url) as s:  # another session ends the lock holder's connection
             s.execute(select(func.pg_terminate_backend(backend)))
     assert lock_is_free(settings.database_url, LockSpace.job, job_id)
+
+
+def test_every_delivery_counts_and_past_the_cap_the_job_fails_instead_of_running(settings: Settings,
+                                                                                  speech_clip: Path) -> None:
+    """A message that kills its worker comes back forever under acks_late; the stage must stop it."""
+    job_id = _job_for(settings, speech_clip)
+    with session_scope(settings.database_url) as s:
+        s.get_one(Job, job_id).attempts = settings.max_attempts  # delivered that often already, never finished
+    with pytest.raises(stages.DeliveryCapReached):
+        STAGES["ingest"].run(settings, job_id)
+    with session_scope(settings.database_url) as s:
+        job = s.get_one(Job, job_id)
+        assert job.state == JobState.failed and job.attempts == settings.max_attempts + 1
+        assert "delivered 6 times without finishing" in (job.error or "")
+        assert job.question.clip.frame_urls is None  # nothing ran
+
+
+def test_attempts_count_the_current_stage_only(settings: Settings, speech_clip: Path) -> None:
+    job_id = _job_for(settings, speech_clip)
+    STAGES["ingest"].run(settings, job_id)
+    with session_scope(settings.database_url) as s:
+        job = s.get_one(Job, job_id)
+        assert job.state == JobState.reasoning and job.attempts == 0  # reset for the reason stage

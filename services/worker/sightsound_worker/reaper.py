@@ -51,16 +51,15 @@ def requeue_stuck(
         ).all()
         to_send: list[tuple[uuid.UUID, str]] = []
         for job in stuck:
-            if job.attempts + 1 > settings.max_attempts:
+            if job.attempts >= settings.max_attempts:
                 set_state(session, job.id, JobState.failed,
                           error=f"gave up after {job.attempts} attempts (last state {job.state.value})")
                 report.failed.append(str(job.id))
                 continue
             stage = stage_for(job.state)
             assert stage is not None
-            session.execute(
-                update(Job).where(Job.id == job.id).values(attempts=Job.attempts + 1, updated_at=now())
-            )
+            # the stage counts the delivery when it claims the job; the reaper only re-sends
+            session.execute(update(Job).where(Job.id == job.id).values(updated_at=now()))
             to_send.append((job.id, stage))
     # Send after the commit, so a worker never sees a message before the row it points to.
     for job_id, stage in to_send:

@@ -37,6 +37,8 @@ def set_state(
         values["finished_at"] = now()
     if state == JobState.ingesting:
         values["started_at"] = now()
+    if state in (JobState.reasoning, JobState.verifying):
+        values["attempts"] = 0  # attempts count deliveries of the current stage (see stages._load_job_state)
     if error is not None:
         values["error"] = error[:4000]
     stmt = update(Job).where(Job.id == job_id).values(**values)

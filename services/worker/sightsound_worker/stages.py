@@ -39,6 +39,10 @@ class StageSkipped(Exception):
     """The job is not in a state this stage owns, or another worker holds it: nothing to do."""
 
 
+class DeliveryCapReached(StageSkipped):
+    """The stage's message was delivered more than ``max_attempts`` times: the job was failed instead."""
+
+
 @dataclass(frozen=True)
 class StageResult:
     job_id: uuid.UUID
@@ -57,13 +61,31 @@ def job_lock(settings: Settings, job_id: uuid.UUID) -> Iterator[None]:
 
 
 def _load_job_state(settings: Settings, job_id: uuid.UUID, stage: str) -> JobState:
+    """Claim the job for ``stage`` (under its lock): check the state, count this delivery.
+
+    Every delivery of a stage's message counts (``attempts``, reset when the job moves to the next stage),
+    whoever sent it: a Celery retry, Redis redelivering after a killed worker, the reaper. Past
+    ``max_attempts`` the job fails with the reason instead of running again: a message that kills its
+    worker (a clip that exhausts memory) must not be delivered forever.
+    """
     with session_scope(settings.database_url) as session:
         job = session.get(Job, job_id)
         if job is None:
             raise StageSkipped(f"job {job_id} does not exist")
         if job.state not in STATES_FOR_STAGE[stage]:
             raise StageSkipped(f"job {job_id} is {job.state.value}; stage {stage} already ran")
-        return job.state
+        attempts = session.execute(
+            update(Job).where(Job.id == job_id).values(attempts=Job.attempts + 1, updated_at=now())
+            .returning(Job.attempts)
+        ).scalar_one()
+        state = job.state
+        if attempts > settings.max_attempts:
+            set_state(session, job_id, JobState.failed,
+                      error=f"{stage}: delivered {attempts} times without finishing (SIGHTSOUND_MAX_ATTEMPTS="
+                            f"{settings.max_attempts}); its worker may have been killed by this clip")
+    if attempts > settings.max_attempts:  # raised after the commit, so the failure is stored
+        raise DeliveryCapReached(f"job {job_id}: {stage} delivered {attempts} times; failed")
+    return state
 
 
 @contextmanager
@@ -192,11 +214,3 @@ def fail_job(settings: Settings, job_id: uuid.UUID, error: str) -> None:
         if job is not None and not job.state.terminal:
             set_state(session, job_id, JobState.failed, error=error)
 
-
-def bump_attempts(settings: Settings, job_id: uuid.UUID) -> int:
-    with session_scope(settings.database_url) as session:
-        result = session.execute(
-            update(Job).where(Job.id == job_id).values(attempts=Job.attempts + 1, updated_at=now())
-            .returning(Job.attempts)
-        ).scalar()
-        return int(result or 0)

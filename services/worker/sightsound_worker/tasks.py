@@ -33,6 +33,9 @@ def _run_stage(task: Task, stage: str, job_id_str: str) -> str:
     job_id = uuid.UUID(job_id_str)
     try:
         result = STAGES[stage].run(settings, job_id)
+    except stages.DeliveryCapReached as capped:
+        log.error("fail %s: %s", stage, capped)
+        return "failed"
     except stages.StageSkipped as skipped:
         log.info("skip %s: %s", stage, skipped)
         return "skipped"
@@ -41,7 +44,6 @@ def _run_stage(task: Task, stage: str, job_id_str: str) -> str:
         if attempt >= settings.task_max_retries:
             stages.fail_job(settings, job_id, f"{stage}: gave up after {attempt + 1} tries: {exc}")
             return "failed"
-        stages.bump_attempts(settings, job_id)
         countdown = settings.task_retry_backoff_s * (2**attempt)
         log.warning("%s of job %s: transient error, retry in %.1fs: %s", stage, job_id, countdown, exc)
         raise task.retry(exc=exc, countdown=countdown, max_retries=settings.task_max_retries) from exc
