@@ -71,6 +71,9 @@ class Clip(Base):
     has_audio: Mapped[bool] = mapped_column(Boolean, nullable=False)
     frame_urls: Mapped[list[Any] | None] = mapped_column(JSONB)
     audio_url: Mapped[str | None] = mapped_column(Text)
+    # sightsound.media.fingerprint's signature of the 16 kHz audio ({"version", "duration_s", "cells"}; empty
+    # cells: silent), filled in when a dataset snapshot first needs it (the leakage guard).
+    audio_fingerprint: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = _now_col()
 
     questions: Mapped[list[Question]] = relationship(back_populates="clip", order_by="Question.created_at")

@@ -6,7 +6,8 @@ The export is written before the row is committed, into a folder named by datase
 - ``data.jsonl``: one :class:`~sightsound.contracts.training.DatasetRecord` per line;
 - ``hf/``: the same records as a Hugging Face ``datasets`` dataset (``datasets.load_from_disk``), with
   ``audio_url`` / ``audio_path`` columns pointing at the 16 kHz clips;
-- ``manifest.json``: name, version, variant, filters, counts and provenance.
+- ``manifest.json``: name, version, variant, filters, counts (with what the leakage guard excluded, and why)
+  and provenance.
 
 Versions of a name are allocated under a transaction-level advisory lock, so two concurrent requests
 never take the same number. A snapshot never changes: a new selection is a new version.
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from sightsound.contracts.training import DatasetCreate, DatasetRecord
 from sightsound.db.models import Clip, Dataset, Job, Question, Trace, TraceDecision
+from sightsound.snapshot.leakage import guard
 from sightsound.snapshot.records import Built, TraceRow, build_records
 
 JSONL_NAME = "data.jsonl"
@@ -130,14 +132,20 @@ def create_snapshot(
 ) -> Snapshot:
     """Select, build, export and insert a new dataset version (the caller commits).
 
+    Rows of held-out questions, of clips holding one, and of copies of their audio are left out first
+    (:mod:`sightsound.snapshot.leakage`); ``counts.excluded`` and ``provenance.leakage_guard`` say what and why.
     Raises :class:`EmptySelection` when nothing matches.
     """
-    built = build_records(select_rows(session, request), request.variant, request.filters)
+    guarded = guard(session, select_rows(session, request))
+    built = build_records(guarded.rows, request.variant, request.filters)
+    built.counts["excluded"] = guarded.counts()
+    built.provenance["leakage_guard"] = guarded.provenance()
     if not built.records:
         raise EmptySelection(
             ("no trace of a unanimous question" if request.variant == "cot-unverified" else "no accepted trace")
             + " with audio matches these filters"
             + (f" (skipped: {built.counts['skipped']})" if built.counts["skipped"] else "")
+            + (f" (excluded as held-out data: {guarded.counts()['rows']})" if guarded.excluded_rows else "")
         )
     session.execute(select(func.pg_advisory_xact_lock(_name_lock_key(request.name))))
     latest = session.scalar(select(func.max(Dataset.version)).where(Dataset.name == request.name))
