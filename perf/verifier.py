@@ -2,6 +2,7 @@
 
     python perf/verifier.py                 # whole set, writes perf/results/verifier-cpu.json
     python perf/verifier.py --scale 0.3     # a smaller set (each family scaled)
+    python perf/verifier.py --set realistic [--split dev|test]   # the realistic set: perf/verifier_realistic.py
 
 The analyzers are loaded and warmed once; every clip is then verified in-process (as the service does,
 without HTTP) with all its claims in one trace. Per claim kind it reports:
@@ -159,6 +160,17 @@ def print_table(per_kind: dict[str, dict[str, Any]], overall: dict[str, Any]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if "--set" in args_in:
+        at = args_in.index("--set")
+        chosen = args_in[at + 1] if at + 1 < len(args_in) else ""
+        del args_in[at : at + 2]
+        if chosen == "realistic":
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from verifier_realistic import main as realistic_main
+
+            return realistic_main(args_in)
+    argv = args_in
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply each family's clip count")

@@ -55,7 +55,10 @@ class Settings(BaseSettings):
     stuck_after_s: float = Field(
         900.0, gt=0, description="A job whose state has not moved for this long is re-enqueued by the reaper."
     )
-    max_attempts: int = Field(5, ge=1, description="Deliveries of one stage's message (retries, redeliveries, re-sends) before its job is marked failed.")
+    max_attempts: int = Field(
+        5, ge=1, description="Deliveries of one stage's message (retries, redeliveries, re-sends) before its job "
+        "is marked failed."
+    )
 
     # --- teacher service -----------------------------------------------------------------------
     teacher_backend: Literal["transformers", "openai", "embedded"] = Field(
@@ -132,6 +135,11 @@ class Settings(BaseSettings):
     )
     verifier_require_supported: bool = Field(
         False, description="Strict mode: a trace also needs at least one supported claim."
+    )
+    verifier_require_verified: Literal["none", "category", "all"] = Field(
+        "none",
+        description="Which claims must be verified (supported or contradicted) for a trace to be accepted: `none`; "
+        "`category`: the claims of the kinds the question's category depends on; `all`: every claim.",
     )
     verifier_max_claims: int = Field(64, ge=1, description="Claims checked per trace; the rest are unverifiable.")
     verifier_asr_model: str = Field(

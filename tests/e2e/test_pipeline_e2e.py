@@ -38,7 +38,7 @@ def stack_env(settings: Settings) -> dict[str, str]:
             "SIGHTSOUND_MEDIA_ROOT": str(settings.media_root),
             "SIGHTSOUND_FRAMES_PER_CLIP": str(settings.frames_per_clip),
             "SIGHTSOUND_FRAME_MAX_SIDE": str(settings.frame_max_side),
-            "SIGHTSOUND_SAMPLES_PER_QUESTION": str(settings.traces_per_question),
+            "SIGHTSOUND_TRACES_PER_QUESTION": str(settings.traces_per_question),
             "SIGHTSOUND_TEACHER_MAX_NEW_TOKENS": str(settings.teacher_max_new_tokens),
             "SIGHTSOUND_TEACHER_SEED": "0",
             # Greedy decoding: the K samples of the random tiny teacher agree, so every stage runs.

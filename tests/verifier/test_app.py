@@ -89,10 +89,12 @@ def test_no_audio_track_lenient_and_strict(client, strict_client):
     lenient = verify(client, None, trace(SPEECH_YES))
     assert lenient["audio"] == {"has_audio": False, "duration_s": None, "note": "no audio track"}
     (result,) = lenient["traces"]
-    assert result["decision"] == "accepted"
+    # Issue 10: a question about audio on a clip without audio never yields training data, in any mode.
+    assert result["decision"] == "rejected"
     assert result["claims"][0]["final"]["verdict"] == "unverifiable"
     assert result["claims"][0]["final"]["evidence"]["summary"] == "no audio track"
-    assert result["reasons"] == ["accepted without evidence: none of the 1 claim(s) could be verified: no audio track"]
+    assert result["reasons"] == ["no audio track: the question needs audio"]
+    assert (result["claims_verified"], result["claims_unverifiable"]) == (0, 1)
     strict = verify(strict_client, None, trace(SPEECH_YES))
     assert strict["policy"] == "contradiction>=0.60+strict"
     assert strict["traces"][0]["decision"] == "rejected"
@@ -137,7 +139,7 @@ def test_free_text_trace_is_checked(client, wav_url, signals):
     text = "<think>A man is talking to the crowd.</think><answer>B</answer>"
     body = verify(client, wav_url(signals.tone(1.0)), {"trace_index": 0, "text": text})
     (result,) = body["traces"]
-    assert result["claims"][0]["claim"]["attributes"]["extracted_from"] == "free_text"
+    assert result["claims"][0]["claim"]["attributes"]["extracted_from"] == "prose"
     assert result["decision"] == "rejected"
 
 

@@ -12,6 +12,7 @@ from sightsound.contracts.verifier import Claim
 from sightsound_verifier.claims import (
     ORIGIN_BLOCK,
     ORIGIN_FREE_TEXT,
+    ORIGIN_PROSE,
     asserts_presence,
     asserts_silence,
     extract_claims,
@@ -35,8 +36,12 @@ def test_teacher_example_block():
     out = extract_claims(TEACHER_TRACE, 64)
     assert out.errors == []
     assert not out.from_free_text
-    assert [c.kind for c in out.claims] == [ClaimKind.speech_presence, ClaimKind.silence, ClaimKind.loudness]
-    assert [c.index for c in out.claims] == [0, 1, 2]
+    block = [c for c in out.claims if c.attributes["extracted_from"] == ORIGIN_BLOCK]
+    assert [c.kind for c in block] == [ClaimKind.speech_presence, ClaimKind.silence, ClaimKind.loudness]
+    assert [c.index for c in out.claims] == list(range(len(out.claims)))
+    # the prose "the hall is otherwise quiet" is a claim too: quiet except for the speech, never "silent"
+    prose = [c for c in out.claims if c.attributes["extracted_from"] == ORIGIN_PROSE]
+    assert [(c.kind, c.attributes.get("except")) for c in prose] == [(ClaimKind.exception, "speech")]
     assert out.claims[0].text == "source=person; event=speech; present=yes"
     assert out.claims[1].attributes == {
         "source": "scene",
@@ -154,7 +159,7 @@ def test_free_text_ignores_answer_and_unrelated_prose():
     text = "<think>The frames show silent frames of a red car.</think><answer>no sound</answer>"
     out = extract_claims(text, 8)
     assert out.claims == []
-    assert out.errors == ["no <claims> block and no sound claim recognised in the free text"]
+    assert out.errors == ["no <claims> block and no sound claim recognised in the prose"]
 
 
 def test_free_text_snippet_is_the_sentence():
@@ -210,9 +215,11 @@ def test_stray_close_and_extra_blocks():
     assert out.errors == ["1 more <claims> block(s) after the first were ignored"]
 
 
-def test_empty_block_has_no_claims_and_no_fallback():
+def test_empty_block_still_checks_the_prose():
+    """Issue 10: prose claims are checked even when a (here empty) claims block exists."""
     out = extract_claims("Someone is speaking.<claims>\n</claims>", 8)
-    assert out.claims == [] and out.errors == [] and not out.from_free_text
+    assert out.errors == [] and not out.from_free_text
+    assert [(c.kind, c.attributes["extracted_from"]) for c in out.claims] == [(ClaimKind.speech_presence, ORIGIN_PROSE)]
 
 
 def test_random_text_never_raises():

@@ -18,6 +18,7 @@ from sightsound_verifier.loudness import (
     analyze_silence,
     analyze_trend,
     loudness_profile,
+    silence_threshold,
 )
 from sightsound_verifier.onsets import EventCount, count_events
 from sightsound_verifier.pitch import PitchTrack, track_pitch
@@ -81,11 +82,16 @@ class ClipAnalysis:
     def speech(self, window: TimeRange | None = None) -> SpeechAnalysis:
         return self.speech_track.within(window)
 
+    @cached_property
+    def silence_threshold_dbfs(self) -> float:
+        """-50 dBFS, or just over the clip's steady background when sounds stand out of it."""
+        return silence_threshold(self.loudness)
+
     def silence(self, window: TimeRange | None = None) -> SilenceAnalysis:
-        return analyze_silence(self.loudness, window)
+        return analyze_silence(self.loudness, window, self.silence_threshold_dbfs)
 
     def trend(self, window: TimeRange | None = None) -> LoudnessTrend:
-        return analyze_trend(self.loudness, window)
+        return analyze_trend(self.loudness, window, self.silence_threshold_dbfs)
 
     def sound_class(self, sound: SoundClass, window: TimeRange | None = None) -> ClassPresence:
         return self.events.within(sound, window)

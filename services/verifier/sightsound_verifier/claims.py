@@ -2,8 +2,11 @@
 
 The format is the contract in :mod:`sightsound.contracts.common`: one claim per line inside
 ``<claims>...</claims>``, ``key=value`` pairs separated by ``;``, values optionally double-quoted.
-When a trace has no block at all, :mod:`sightsound_verifier.free_text` looks for a few unambiguous
-sound statements in the prose instead.
+Every trace's prose is read as well (:mod:`sightsound_verifier.prose_claims`): its sound assertions
+are merged with the block's claims and deduplicated (:mod:`sightsound_verifier.claim_merge`), each
+claim recording ``extracted_from`` = ``claims_block`` or ``prose``. Version 2 lines
+(:mod:`sightsound.contracts.claim_language`) may use ``<``, ``>``, ``<=``, ``>=`` on measurable keys
+(``count>5``); the bound is kept in the value (``count: ">5"``).
 
 A line with any malformed part is dropped whole, with an error: keeping the parts that did parse could
 invert a claim (``present no`` without ``=`` would silently become a positive claim).
@@ -15,14 +18,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sightsound.contracts.claim_language import INEQUALITY_KEYS, split_pair
 from sightsound.contracts.common import CLAIMS_CLOSE, CLAIMS_OPEN, ClaimKind
 from sightsound.contracts.verifier import Claim
-from sightsound_verifier.free_text import claims_from_free_text
+from sightsound_verifier.claim_bounds import normalise_bound
+from sightsound_verifier.claim_merge import merge_claims
+from sightsound_verifier.prose_claims import claims_from_prose
 
-#: Attribute set on every claim: ``claims_block`` or ``free_text``. Reserved: a line may not set it.
+#: Attribute set on every claim: ``claims_block`` or ``prose``. Reserved: a line may not set it.
 ORIGIN_KEY = "extracted_from"
 ORIGIN_BLOCK = "claims_block"
-ORIGIN_FREE_TEXT = "free_text"
+ORIGIN_PROSE = "prose"
+ORIGIN_FREE_TEXT = ORIGIN_PROSE  # the name of version 1
 
 #: At most this many error strings per trace; the rest are counted in one closing message.
 MAX_ERRORS = 20
@@ -41,14 +48,53 @@ SPEECH_EVENTS = frozenset(
         "speak",
         "says",
         "said",
+        "word",
+        "words",
+        "utterance",
+        "utterances",
+        "sentence",
+        "sentences",
+        "shout",
+        "shouting",
+        "yell",
+        "yelling",
+        "whisper",
+        "whispering",
+        "narrate",
+        "narrating",
+        "announcement",
+        "announcing",
+        "lecture",
+        "chat",
+        "chatter",
+        "commentary",
+        "voice-over",
+        "spoken",
     }
 )
 SILENCE_EVENTS = frozenset({"silence", "silent", "nothing", "no sound", "quiet"})
 #: Events that mean "any sound at all"; from the whole scene they are a (negated) silence claim.
 GENERIC_SOUND_EVENTS = frozenset({"sound", "sounds", "noise", "audio", "anything", "any sound"})
 SCENE_SOURCES = frozenset({"scene", "clip", "video", "environment", "background", "anything", "any"})
-MUSIC_EVENTS = frozenset({"music", "instrument", "instrumental", "playing"})
-SINGING_EVENTS = frozenset({"singing", "song", "sing", "sings", "vocals"})
+MUSIC_EVENTS = frozenset(
+    {"music", "instrument", "instrumental", "playing", "melody", "tune", "orchestra", "band", "soundtrack", "jingle"}
+)
+SINGING_EVENTS = frozenset(
+    {"singing", "song", "sing", "sings", "vocals", "choir", "chant", "chanting", "humming", "rap", "rapping", "aria"}
+)
+
+#: Version 2 keys that decide a line's kind, in priority order (a relation wins over plain presence).
+V2_KINDS = (
+    ("except", ClaimKind.exception),
+    ("compare", ClaimKind.comparison),
+    ("pattern", ClaimKind.pattern),
+    ("gap", ClaimKind.gap),
+    ("overlap", ClaimKind.overlap),
+    ("between", ClaimKind.overlap),
+    ("coverage", ClaimKind.coverage),
+    ("instrument", ClaimKind.instrument),
+    ("voice", ClaimKind.voice),
+)
 
 _YES = frozenset({"yes", "true", "1", "y"})
 _NO = frozenset({"no", "false", "0", "n"})
@@ -89,24 +135,29 @@ def extract_claims(text: str, max_claims: int) -> ClaimExtraction:
     """
     errors: list[str] = []
     body = _claims_block(text, errors)
+    block: list[Claim] = []
+    if body is not None:
+        block = _block_claims(body, errors)
+    prose = [
+        Claim(index=0, kind=infer_kind(c.pairs)[0], text=c.sentence, attributes={**c.pairs, ORIGIN_KEY: ORIGIN_PROSE})
+        for c in claims_from_prose(text)
+    ]
+    merged = merge_claims(block, prose)
     if body is None:
-        statements = claims_from_free_text(text)
-        claims = [
-            Claim(index=i, kind=kind, text=snippet, attributes={**attrs, ORIGIN_KEY: ORIGIN_FREE_TEXT})
-            for i, (kind, snippet, attrs) in enumerate(statements)
-        ]
         errors.append(
-            f"no {CLAIMS_OPEN} block; {len(claims)} claim(s) taken from free text"
-            if claims
-            else f"no {CLAIMS_OPEN} block and no sound claim recognised in the free text"
+            f"no {CLAIMS_OPEN} block; {len(merged)} claim(s) taken from the prose"
+            if merged
+            else f"no {CLAIMS_OPEN} block and no sound claim recognised in the prose"
         )
-        return _capped(claims[:max_claims], len(claims), errors, max_claims, from_free_text=True)
+    claims = [c.model_copy(update={"index": i}) for i, c in enumerate(merged[:max_claims])]
+    return _capped(claims, len(merged), errors, max_claims, from_free_text=body is None)
 
+
+def _block_claims(body: str, errors: list[str]) -> list[Claim]:
     lines = body.splitlines()
     if lines and not lines[0].strip():
         lines = lines[1:]  # the rest of the ``<claims>`` line: numbering starts at the first claim line
-    claims = []
-    found = 0
+    claims: list[Claim] = []
     for number, raw in enumerate(lines, start=1):
         line = _BULLET.sub("", raw, count=1).strip()
         if not line:
@@ -119,11 +170,8 @@ def extract_claims(text: str, max_claims: int) -> ClaimExtraction:
         kind, kind_error = infer_kind(pairs)
         if kind_error:
             errors.append(f"claims line {number}: {kind_error}")
-        found += 1
-        if len(claims) < max_claims:  # past the cap, lines are still parsed (counted, errors reported)
-            attributes = {**pairs, ORIGIN_KEY: ORIGIN_BLOCK}
-            claims.append(Claim(index=len(claims), kind=kind, text=line, attributes=attributes))
-    return _capped(claims, found, errors, max_claims, from_free_text=False)
+        claims.append(Claim(index=len(claims), kind=kind, text=line, attributes={**pairs, ORIGIN_KEY: ORIGIN_BLOCK}))
+    return claims
 
 
 def _capped(
@@ -178,22 +226,26 @@ def parse_claim_line(line: str) -> dict[str, str]:
     for part in _split_unquoted(line, shown):
         if not part.strip():
             continue
-        key, sep, value = part.partition("=")
-        key, value = key.strip().lower(), value.strip()
-        if not sep:
+        key, op, value = split_pair(part)
+        if not op:
+            if "=" in part and part.partition("=")[0].strip():
+                raise _LineError(f"bad key {part.partition('=')[0].strip().lower()!r} in {shown!r}")
             raise _LineError(f"{shown!r} is not key=value")
+        if op != "=" and key not in INEQUALITY_KEYS:
+            raise _LineError(f"operator {op!r} is only allowed on {', '.join(INEQUALITY_KEYS)} in {shown!r}")
+        quoted = part.strip().endswith('"')
         if not _KEY.match(key):
             raise _LineError(f"bad key {key!r} in {shown!r}")
         if key == ORIGIN_KEY:
             raise _LineError(f"key {ORIGIN_KEY!r} is reserved")
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
         if '"' in value:
             raise _LineError(f"stray quote in value of {key!r} in {shown!r}")
         if not value:
             raise _LineError(f"empty value for {key!r} in {shown!r}")
         if key == "present":
             value = _yes_no(value, shown)
+        if key in INEQUALITY_KEYS and not quoted:
+            value = normalise_bound(op, value)
         if key in pairs and pairs[key] != value:
             raise _LineError(f"key {key!r} given twice with different values in {shown!r}")
         pairs[key] = value
@@ -234,8 +286,10 @@ def infer_kind(pairs: Mapping[str, str]) -> tuple[ClaimKind, str | None]:
     """The claim's kind, and an error when an explicit ``kind=`` is not a known kind.
 
     One line has one kind; when a line mixes aspects, the first rule that matches wins, in this order:
-    explicit ``kind``; speech with ``words`` (content); silence; ``loudness``; ``count``; ``pitch``;
-    ``tempo``; ``order``; speech (presence); singing; music; a generic sound of the whole scene
+    explicit ``kind``; speech with ``words`` (content); the v2 relations in ``V2_KINDS`` order (``except``,
+    ``compare``, ``pattern``, ``gap``, ``overlap``, ``between``, ``coverage``, ``instrument``, ``voice``);
+    silence; ``loudness``; ``count``; ``pitch``;
+    ``tempo``; ``order``; ``duration``; speech (presence); singing; music; a generic sound of the whole scene
     (``source=scene; event=sound``: a claim about silence, negated); any other source or event;
     otherwise ``other``. A measurable attribute wins over the event it is about: ``event=speech;
     pitch=low`` is a pitch claim (its speech is presupposed), not a speech-presence claim.
@@ -259,6 +313,9 @@ def infer_kind(pairs: Mapping[str, str]) -> tuple[ClaimKind, str | None]:
     source = pairs.get("source", "").strip().lower()
     if "words" in pairs and (event in SPEECH_EVENTS or not event):
         return ClaimKind.speech_content, error
+    for key, kind in V2_KINDS:
+        if key in pairs:
+            return kind, error
     if event in SILENCE_EVENTS:
         return ClaimKind.silence, error
     for key, kind in (
@@ -267,6 +324,7 @@ def infer_kind(pairs: Mapping[str, str]) -> tuple[ClaimKind, str | None]:
         ("pitch", ClaimKind.pitch),
         ("tempo", ClaimKind.tempo),
         ("order", ClaimKind.temporal_order),
+        ("duration", ClaimKind.duration),
     ):
         if key in pairs:
             return kind, error

@@ -1,4 +1,18 @@
-"""One final verdict per claim from the verdicts of every checker that covers its kind (pure)."""
+"""One final verdict per claim from the verdicts of every checker that covers its kind (pure).
+
+Which checker wins when the audio LLM and an acoustic analyzer disagree, by kind:
+
+- Kinds only the audio LLM can decide (``sound_source`` / ``other`` on sounding audio, instrument
+  identity while music plays, ``voice=robotic``, the words of ``speech_content`` when speech-to-text
+  is unsure): the analyzers answer ``unverifiable``, so the LLM's verdict is final as it is.
+- Measured kinds (silence, loudness, counts, pitch, tempo, order, gaps, overlap, comparisons, patterns,
+  coverage, exceptions, durations, inequalities) and presence of speech / music / singing: both are
+  decisive, the more confident wins, and its confidence drops to the margin over the dissent, so an
+  LLM that disagrees with a clear measurement (or the reverse) can never reject a trace by itself
+  unless it is far more confident. Acoustic checkers come first in the line-up and win exact ties
+  of confidence against each other; an exact tie between opposite verdicts is unverifiable.
+- A checker that fails (timeout, malformed answer) is ``unverifiable`` and never outvotes anyone.
+"""
 
 from __future__ import annotations
 

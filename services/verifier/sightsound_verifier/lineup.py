@@ -13,6 +13,7 @@ from sightsound_verifier.checkers import (
 from sightsound_verifier.music_checks import music_checker, singing_checker, speech_checker
 from sightsound_verifier.order_checks import OrderChecker
 from sightsound_verifier.pitch_checks import PitchChecker
+from sightsound_verifier.relation_checks import v2_checkers
 from sightsound_verifier.rhythm_checks import EventCountChecker, TempoChecker
 from sightsound_verifier.speech_content import SpeechContentChecker
 
@@ -32,6 +33,7 @@ def acoustic_checkers() -> list[Checker]:
         EventCountChecker(),
         TempoChecker(),
         OrderChecker(),
+        *v2_checkers(),
     ]
 
 

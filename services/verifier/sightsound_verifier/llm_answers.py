@@ -21,11 +21,20 @@ from sightsound.contracts.common import VerdictLabel
 from sightsound.contracts.verifier import Claim, Verdict
 
 SYSTEM_PROMPT = (
-    "You are an audio fact checker. You hear an audio clip and read numbered claims about its sound. "
-    "Judge each claim only by what you hear. Answer with exactly one line per claim, in order, in the form "
+    "You are an audio fact checker. You hear an audio clip, read the reasoning a model wrote about it without "
+    "hearing it, and numbered claims about its sound taken from that reasoning. Judge each claim only by what you "
+    "hear. Answer with exactly one line per claim, in order, in the form "
     "`<number>: <supported|contradicted|unverifiable> (<confidence between 0 and 1>)`, and nothing else."
 )
 MAX_QUOTED_ANSWER = 300
+#: At most this many distinct reasoning texts, each cut to this many characters, go into one prompt.
+MAX_REASONINGS = 4
+MAX_REASONING_CHARS = 4000
+CLAIM_KEY_HELP = (
+    "Claims (key=value; `present=no` negates the whole claim; `time`/`window` is the part of the clip; "
+    "`count>5` etc. are inequalities; `except`, `gap`, `overlap`, `between`, `compare`, `pattern`, `coverage`, "
+    "`instrument`, `voice` qualify the sound):"
+)
 
 _LINE = re.compile(
     r"^\s*(?:[-*]\s*)?(?:claim\s*)?(\d{1,4})\s*[:.)]\s*\**\s*(supported|contradicted|unverifiable)\s*\**\s*"
@@ -34,22 +43,38 @@ _LINE = re.compile(
 )
 
 
-def claims_prompt(claims: Sequence[Claim]) -> str:
-    """The user message: the claims, numbered from 1, and the answer format again.
+def claims_prompt(claims: Sequence[Claim], reasonings: Sequence[str] = ()) -> str:
+    """The user message: the whole reasoning (when given), the claims numbered from 1, the answer format.
 
-    >>> print(claims_prompt([Claim(index=4, kind="music", text="source=piano; event=music")]))
-    Claims (key=value; `present=no` negates, `time` is a window in seconds):
-    1. [music] source=piano; event=music
-    Answer one line per claim: `<number>: <supported|contradicted|unverifiable> (<confidence 0-1>)`.
+    >>> prompt = claims_prompt([Claim(index=4, kind="music", text="source=piano; event=music")], ["A piano plays."])
+    >>> prompt.splitlines()[:2]
+    ['Reasoning 1 (written without hearing the clip):', 'A piano plays.']
+    >>> prompt.splitlines()[3]
+    '1. [music] source=piano; event=music'
     """
-    lines = [f"{i}. [{c.kind.value}] {c.text}" for i, c in enumerate(claims, start=1)]
+    lines = [f"{i}. [{c.kind.value}] {c.text}" + _qualifiers(c) for i, c in enumerate(claims, start=1)]
+    shown = [r if len(r) <= MAX_REASONING_CHARS else r[: MAX_REASONING_CHARS - 3] + "..." for r in reasonings]
+    context = [
+        f"Reasoning {i} (written without hearing the clip):\n{r}" for i, r in enumerate(shown[:MAX_REASONINGS], 1)
+    ]
     return "\n".join(
         [
-            "Claims (key=value; `present=no` negates, `time` is a window in seconds):",
+            *context,
+            CLAIM_KEY_HELP if not context else CLAIM_KEY_HELP.replace("Claims", "Claims taken from the reasoning"),
             *lines,
             "Answer one line per claim: `<number>: <supported|contradicted|unverifiable> (<confidence 0-1>)`.",
         ]
     )
+
+
+def _qualifiers(claim: Claim) -> str:
+    """Facts of a prose claim the sentence does not say in key=value form (its origin, hedging)."""
+    notes = []
+    if claim.attributes.get("extracted_from") == "prose":
+        notes.append("from the prose")
+    if claim.attributes.get("hedged") == "yes":
+        notes.append("hedged")
+    return f" ({', '.join(notes)})" if notes else ""
 
 
 @dataclass(frozen=True)

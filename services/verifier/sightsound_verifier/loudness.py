@@ -20,10 +20,19 @@ HOP_S = 0.016
 FLOOR_DBFS = -120.0
 #: Frames below this level count as silent (quiet room tone sits around -60 dBFS in 16-bit recordings).
 SILENCE_THRESHOLD_DBFS = -50.0
+#: A steady background (room tone, hiss, hum) under sounds that stand out is silence too: when the loudest
+#: frames rise ``BACKGROUND_RISE_DB`` or more over the clip's floor (5th percentile), the threshold moves
+#: to ``BACKGROUND_MARGIN_DB`` over that floor, but never above ``MAX_BACKGROUND_DBFS`` (a loud steady
+#: noise is a sound, not silence).
+BACKGROUND_RISE_DB = 15.0
+BACKGROUND_MARGIN_DB = 8.0
+MAX_BACKGROUND_DBFS = -28.0
 #: A clip is silent when at least this fraction of its frames is below the threshold.
 MIN_SILENT_FRACTION = 0.98
 #: A trend needs this much sounding audio, spread over at least this long a span.
 MIN_ACTIVE_S = 1.0
+#: ... of which separate short hits (a ramp of knocks) need only this much sounding.
+MIN_ACTIVE_S_SPARSE = 0.5
 #: Change over the sounding span (robust fit) that counts as rising / falling, and below which it is steady.
 TREND_DB = 6.0
 STEADY_DB = 3.0
@@ -61,6 +70,24 @@ def loudness_profile(samples: NDArray[np.float32], sample_rate: int) -> Loudness
     dbfs = 20.0 * np.log10(np.maximum(rms.astype(np.float64), 10.0 ** (FLOOR_DBFS / 20.0)))
     times = (np.arange(len(dbfs)) * hop + frame / 2.0) / sample_rate
     return LoudnessProfile(times, dbfs, hop / sample_rate, duration)
+
+
+def silence_threshold(profile: LoudnessProfile) -> float:
+    """The level under which a frame is silence in this clip: -50 dBFS, or just over a background floor.
+
+    >>> quiet = LoudnessProfile(np.arange(4.0), np.array([-70.0, -70, -20, -70]), 1.0, 4.0)
+    >>> noisy = LoudnessProfile(np.arange(4.0), np.array([-38.0, -38, -10, -38]), 1.0, 4.0)
+    >>> steady = LoudnessProfile(np.arange(4.0), np.array([-38.0, -38, -37, -38]), 1.0, 4.0)
+    >>> silence_threshold(quiet), silence_threshold(noisy), silence_threshold(steady)
+    (-50.0, -30.0, -50.0)
+    """
+    if profile.dbfs.size == 0:
+        return SILENCE_THRESHOLD_DBFS
+    floor = float(np.percentile(profile.dbfs, 5))
+    top = float(np.percentile(profile.dbfs, 99))
+    if top - floor < BACKGROUND_RISE_DB:
+        return SILENCE_THRESHOLD_DBFS
+    return max(SILENCE_THRESHOLD_DBFS, min(floor + BACKGROUND_MARGIN_DB, MAX_BACKGROUND_DBFS))
 
 
 @dataclass(frozen=True)
@@ -175,19 +202,21 @@ def analyze_trend(
     active = dbfs > threshold_dbfs
     t, db = times[active], dbfs[active]
     active_s = float(active.sum() * profile.hop_s)
-    if active_s < MIN_ACTIVE_S or t[-1] - t[0] < MIN_ACTIVE_S:
+    if active_s < MIN_ACTIVE_S_SPARSE or t[-1] - t[0] < MIN_ACTIVE_S:
         return LoudnessTrend(
             TrendDirection.unclear,
             span,
             active_s,
-            note=f"only {active_s:.2f} s above {threshold_dbfs:.0f} dBFS; a trend needs {MIN_ACTIVE_S} s",
+            note=f"only {active_s:.2f} s above {threshold_dbfs:.0f} dBFS; a trend needs {MIN_ACTIVE_S_SPARSE} s",
         )
     t0, t1 = float(t[0]), float(t[-1])
     width = max(BIN_S, (t1 - t0) / MAX_BINS)
     bins = np.floor((t - t0) / width).astype(np.int64)
     keys = np.unique(bins)
     bin_t = np.array([t[bins == k].mean() for k in keys])
-    bin_db = np.array([np.median(db[bins == k]) for k in keys])
+    # The upper level of each bin (its 90th percentile): separate hits are judged by their peaks, not by
+    # their decays, which pull a median down wherever hits are sparse.
+    bin_db = np.array([np.percentile(db[bins == k], 90) for k in keys])
     slope = theil_sen_slope(bin_t, bin_db)
     change = slope * (t1 - t0)
     third = (t1 - t0) / 3.0

@@ -28,6 +28,14 @@ MIN_CONTRAST_DB = 12.0
 #: Events covering more of the window than this, as one event, are a continuous sound, not a count.
 CONTINUOUS_FRACTION = 0.85
 MAX_EVENTS = 200
+#: A new event needs an attack: the level rises this much within ``ATTACK_S``. A piece without one that
+#: starts less than ``TAIL_GAP_S`` after the previous event is that event's tail (a ringing bell's beating,
+#: a passage's tremolo) crossing the threshold again, not a new event.
+ATTACK_DB = 8.0
+ATTACK_S = 0.05
+TAIL_GAP_S = 0.6
+#: Events this far under the loudest event are background (crackles, distant clicks), not counted.
+FAINT_DB = 18.0
 
 
 @dataclass(frozen=True)
@@ -69,12 +77,20 @@ def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def split_reattacks(db: NDArray[np.float64], first: int, stop: int, dip_db: float = REATTACK_DB) -> list[int]:
+def split_reattacks(
+    db: NDArray[np.float64], first: int, stop: int, dip_db: float = REATTACK_DB, attack_frames: int = 3
+) -> list[int]:
     """Frame indices in ``db[first:stop]`` where a new attack starts after a dip of ``dip_db`` or more.
+
+    The level must come back fast (``dip_db`` within ``attack_frames``): a slow swell is tremolo or the
+    beating of a ringing tail, not a new stroke.
 
     >>> level = np.array([-10.0, -12, -20, -11, -12, -30, -9, -9])
     >>> split_reattacks(level, 0, len(level))
     [2, 5]
+    >>> swell = np.array([-10.0, -14, -18, -16, -14, -12, -10])  # tremolo: back up 2 dB a frame
+    >>> split_reattacks(swell, 0, len(swell), attack_frames=1)
+    []
     """
     splits: list[int] = []
     peak = -np.inf
@@ -90,9 +106,22 @@ def split_reattacks(db: NDArray[np.float64], first: int, stop: int, dip_db: floa
         elif value < valley:
             valley, valley_at = value, i
         elif value >= valley + dip_db:
-            splits.append(valley_at)
+            if value - float(db[max(first, i - attack_frames) : i].min()) >= dip_db:
+                splits.append(valley_at)  # a fast rise: a new attack
             in_dip, peak = False, value
     return splits
+
+
+def has_attack(db: NDArray[np.float64], first: int, stop: int, attack_frames: int) -> bool:
+    """Whether the level rises ``ATTACK_DB`` or more from just before ``first`` to its peak soon after.
+
+    >>> level = np.array([-40.0, -40, -12, -14, -30, -28, -26])
+    >>> has_attack(level, 2, 4, 2), has_attack(level, 5, 7, 2)
+    (True, False)
+    """
+    before = float(db[max(0, first - attack_frames) : first + 1].min())
+    after = float(db[first : min(stop, first + 2 * attack_frames + 1)].max())
+    return after - before >= ATTACK_DB
 
 
 def count_events(
@@ -114,10 +143,20 @@ def count_events(
             runs[-1] = (runs[-1][0], stop)
         else:
             runs.append((first, stop))
+    attack_frames = max(1, round(ATTACK_S / hop))
     pieces: list[tuple[int, int]] = []
     for first, stop in runs:
-        cuts = [first, *split_reattacks(db, first, stop), stop]
-        pieces += [(a, b) for a, b in itertools.pairwise(cuts) if (b - a) * hop >= MIN_EVENT_S]
+        cuts = [first, *split_reattacks(db, first, stop, attack_frames=attack_frames), stop]
+        for a, b in itertools.pairwise(cuts):
+            if (b - a) * hop < MIN_EVENT_S:
+                continue
+            if pieces and (a - pieces[-1][1]) * hop < TAIL_GAP_S and not has_attack(db, a, b, attack_frames):
+                pieces[-1] = (pieces[-1][0], b)  # a tail crossing the threshold again
+            else:
+                pieces.append((a, b))
+    if pieces:
+        loudest = max(float(db[a:b].max()) for a, b in pieces)
+        pieces = [(a, b) for a, b in pieces if float(db[a:b].max()) >= loudest - FAINT_DB]
     events: list[TimeRange] = []
     peaks: list[float] = []
     excluded = 0

@@ -8,8 +8,8 @@ the pitch of a whistle.
 - Frequency: supported within 1 semitone (about 6%) of the median, or inside the 10th-90th percentile
   range when the pitch moves; contradicted 2 semitones or more outside it; an octave off (a classic
   tracker error) or in between is unverifiable.
-- Register: high is a median of 1 kHz or more, low 250 Hz or less; for a voice, 240 Hz or more and
-  140 Hz or less (a typical man speaks near 100-130 Hz, a woman near 180-230 Hz, a child above 250 Hz);
+- Register: high is a median of 1 kHz or more, low 250 Hz or less; for a voice, 180 Hz or more and
+  150 Hz or less (a typical man speaks near 100-130 Hz, a woman near 180-230 Hz, a child above 250 Hz);
   in between unverifiable.
 """
 
@@ -32,7 +32,7 @@ CONTRADICT_SEMITONES = 2.0
 ONE_NOTE_SPREAD = 1.0
 #: Register thresholds (median Hz): (low at or below, high at or above), for sounds and for voices.
 REGISTER_HZ = (250.0, 1000.0)
-VOICE_REGISTER_HZ = (140.0, 240.0)
+VOICE_REGISTER_HZ = (150.0, 180.0)
 
 RISING = frozenset({"rising", "rises", "up", "increasing", "higher", "ascending", "going up"})
 FALLING = frozenset({"falling", "falls", "down", "decreasing", "lower", "descending", "going down", "dropping"})

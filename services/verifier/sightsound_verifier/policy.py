@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sightsound.config import Settings
 from sightsound.contracts.common import TraceDecisionLabel, VerdictLabel
 from sightsound.contracts.verifier import ClaimResult
+from sightsound_verifier.verified_policy import NO_AUDIO_REASON, unverified_reasons
 
 MAX_QUOTED = 100
 
@@ -26,10 +27,13 @@ class TracePolicy:
 
     reject_confidence: float = 0.6
     require_supported: bool = False
+    require_verified: str = "none"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TracePolicy:
-        return cls(settings.verifier_reject_confidence, settings.verifier_require_supported)
+        return cls(
+            settings.verifier_reject_confidence, settings.verifier_require_supported, settings.verifier_require_verified
+        )
 
     @property
     def name(self) -> str:
@@ -38,10 +42,17 @@ class TracePolicy:
         >>> TracePolicy(0.75, True).name
         'contradiction>=0.75+strict'
         """
-        return f"contradiction>={self.reject_confidence:.2f}" + ("+strict" if self.require_supported else "")
+        name = f"contradiction>={self.reject_confidence:.2f}" + ("+strict" if self.require_supported else "")
+        return name + (f"+verified:{self.require_verified}" if self.require_verified != "none" else "")
 
     def decide(
-        self, results: Sequence[ClaimResult], *, unverified_because: str | None = None, parse_errors: int = 0
+        self,
+        results: Sequence[ClaimResult],
+        *,
+        unverified_because: str | None = None,
+        parse_errors: int = 0,
+        category: str | None = None,
+        no_audio: bool = False,
     ) -> TraceDecision:
         """Decision and reasons; ``unverified_because`` says why no claim could be checked (e.g. no audio).
 
@@ -62,7 +73,10 @@ class TracePolicy:
         unverifiable = sum(r.final.verdict is VerdictLabel.unverifiable for r in results)
         why_none = self._why_nothing_verified(results, unverified_because, parse_errors)
 
+        if no_audio:
+            return TraceDecision(TraceDecisionLabel.rejected, [NO_AUDIO_REASON])
         reasons = [describe(r) for r in rejecting]
+        reasons += unverified_reasons(results, self.require_verified, category)
         if self.require_supported and supported == 0:
             reasons.append(f"strict mode needs at least one supported claim: {why_none}")
         if reasons:

@@ -22,7 +22,10 @@ from sightsound_verifier.audio import AudioClip
 from sightsound_verifier.claims import ClaimExtraction, extract_claims
 from sightsound_verifier.lineup import build_checkers
 from sightsound_verifier.policy import TracePolicy
+from sightsound_verifier.reasoning_context import attach
 from sightsound_verifier.router import ClaimRouter, unchecked
+from sightsound_verifier.verified_policy import counts
+from sightsound_verifier.windows import with_absolute_time
 
 NO_AUDIO = "no audio track"
 
@@ -56,10 +59,19 @@ class Verifier:
             summary = AudioSummary(has_audio=True, duration_s=round(clip.duration_s, 3), note=reason)
             analysis = self.analysis(clip) if reason is None else None
         extractions = [extract_claims(trace.text, self.max_claims) for trace in request.traces]
+        if analysis is not None:
+            attach(analysis, [trace.text for trace in request.traces])
         results = self.check(extractions, analysis, reason)
         traces = []
         for trace, extraction, trace_results in zip(request.traces, extractions, results, strict=True):
-            decision = self.policy.decide(trace_results, unverified_because=reason, parse_errors=len(extraction.errors))
+            decision = self.policy.decide(
+                trace_results,
+                unverified_because=reason,
+                parse_errors=len(extraction.errors),
+                category=request.category,
+                no_audio=clip is None,
+            )
+            verified, unverifiable_ = counts(trace_results)
             traces.append(
                 TraceVerification(
                     trace_index=trace.trace_index,
@@ -67,6 +79,8 @@ class Verifier:
                     parse_errors=extraction.errors,
                     decision=decision.label,
                     reasons=decision.reasons,
+                    claims_verified=verified,
+                    claims_unverifiable=unverifiable_,
                 )
             )
         return VerifyResponse(policy=self.policy.name, audio=summary, traces=traces)
@@ -79,5 +93,6 @@ class Verifier:
             why = reason or NO_AUDIO
             return [[unchecked(claim, why) for claim in extraction.claims] for extraction in extractions]
         every: list[Claim] = [claim for extraction in extractions for claim in extraction.claims]
-        checked = iter(self.router.check_all(every, analysis))
+        resolved = [with_absolute_time(claim, analysis.duration_s) for claim in every]
+        checked = iter(self.router.check_all(resolved, analysis))
         return [[next(checked) for _ in extraction.claims] for extraction in extractions]

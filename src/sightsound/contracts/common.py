@@ -12,11 +12,61 @@ so the format is a contract, not an implementation detail of either service:
 
 One claim per line, ``key=value`` pairs separated by ``;``. Keys are listed in ``CLAIM_KEYS``; a
 value may be double-quoted (for quoted words). Unknown keys are kept as attributes.
+
+The language is versioned (``CLAIM_FORMAT_VERSION``); version 2 (relative windows, coverage,
+exceptions, gaps, overlap, comparisons, patterns, instruments, voices, inequalities such as
+``count>5``) is specified in :mod:`sightsound.contracts.claim_language` and re-exported here. Every
+version 1 line is a valid version 2 line with the same meaning.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from sightsound.contracts.claim_language import (
+    CLAIM_FORMAT_VERSION,
+    CLAIM_KEY_PATTERN,
+    CLAIM_KEYS_V1,
+    CLAIM_KEYS_V2,
+    CLAIM_KEYS_V2_ADDED,
+    CLAIM_OPERATORS,
+    CLAIM_PAIR_PATTERN,
+    CLAIM_VALUE_PATTERN,
+    CLAIM_VALUE_SYNTAX,
+    INEQUALITY_KEYS,
+    claim_line_regex,
+    claim_value_error,
+    is_valid_claim_line,
+    split_pair,
+)
+
+__all__ = [
+    "ANSWER_CLOSE",
+    "ANSWER_OPEN",
+    "CHOICE_LETTERS",
+    "CLAIMS_CLOSE",
+    "CLAIMS_OPEN",
+    "CLAIM_FORMAT_VERSION",
+    "CLAIM_KEYS",
+    "CLAIM_KEYS_V1",
+    "CLAIM_KEYS_V2",
+    "CLAIM_KEYS_V2_ADDED",
+    "CLAIM_KEY_PATTERN",
+    "CLAIM_OPERATORS",
+    "CLAIM_PAIR_PATTERN",
+    "CLAIM_VALUE_PATTERN",
+    "CLAIM_VALUE_SYNTAX",
+    "INEQUALITY_KEYS",
+    "THINK_CLOSE",
+    "THINK_OPEN",
+    "ClaimKind",
+    "TraceDecisionLabel",
+    "VerdictLabel",
+    "claim_line_regex",
+    "claim_value_error",
+    "is_valid_claim_line",
+    "split_pair",
+]
 
 CLAIMS_OPEN = "<claims>"
 CLAIMS_CLOSE = "</claims>"
@@ -26,20 +76,8 @@ ANSWER_OPEN = "<answer>"
 ANSWER_CLOSE = "</answer>"
 CHOICE_LETTERS = ("A", "B", "C", "D")
 
-#: Keys a claim line may carry, in the order the prompt documents them.
-CLAIM_KEYS = (
-    "source",  # what makes the sound: person, dog, car, scene, ...
-    "event",  # what happens: speech, singing, music, bark, beep, silence, sound, ...
-    "kind",  # optional explicit ClaimKind value
-    "present",  # yes | no
-    "count",  # integer
-    "order",  # e.g. "dog before car"
-    "time",  # e.g. "0-2s"
-    "loudness",  # rising | falling | steady | loud | quiet
-    "pitch",  # rising | falling | high | low | "440Hz"
-    "tempo",  # fast | slow | "120bpm"
-    "words",  # quoted speech content
-)
+#: Keys a claim line may carry (version 2; ``CLAIM_KEYS_V1`` are the version 1 subset).
+CLAIM_KEYS = CLAIM_KEYS_V2
 
 
 class ClaimKind(StrEnum):
@@ -54,6 +92,16 @@ class ClaimKind(StrEnum):
     pitch = "pitch"
     tempo = "tempo"
     silence = "silence"
+    # version 2
+    instrument = "instrument"  # which instruments play (music presence is checkable, identity needs a tagger)
+    voice = "voice"  # voice attributes: child, male, female, robotic, ...
+    gap = "gap"  # silence between consecutive events
+    overlap = "overlap"  # two sounds at the same time, or one between two others
+    comparison = "comparison"  # two events of one source compared (louder, higher, longer)
+    pattern = "pattern"  # repetition: groups of N, alternating, regular
+    coverage = "coverage"  # how much of the clip (or window) a sound fills
+    exception = "exception"  # "quiet except for X": everything but X is quiet
+    duration = "duration"  # how long a sound lasts (with an inequality)
     other = "other"
 
 

@@ -41,6 +41,12 @@ class VerifyRequest(BaseModel):
 
     audio_url: str | None = Field(None, description="16 kHz mono WAV URL; null when the clip has no audio track.")
     traces: list[TraceIn] = Field(..., min_length=1, max_length=64)
+    category: str | None = Field(
+        None,
+        max_length=64,
+        description="The question's category (e.g. `sound`, `music`, `speech`); a question that needs audio on a "
+        "clip without an audio track is rejected, and `verifier_require_verified=category` uses it.",
+    )
 
 
 class Claim(BaseModel):
@@ -69,6 +75,8 @@ class TraceVerification(BaseModel):
     parse_errors: list[str] = Field(default_factory=list)
     decision: TraceDecisionLabel
     reasons: list[str]
+    claims_verified: int = Field(0, ge=0, description="Claims with a supported or contradicted final verdict.")
+    claims_unverifiable: int = Field(0, ge=0, description="Claims no checker could decide.")
 
 
 class AudioSummary(BaseModel):

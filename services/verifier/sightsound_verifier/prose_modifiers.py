@@ -1,0 +1,333 @@
+"""What a sentence says *about* a sound, as claim-language v2 values (pure): time, coverage, count,
+loudness, pitch, tempo, duration, pattern, comparison, hedging and negation.
+
+Each reader takes one clause (lower-case text) and returns the v2 ``key -> value`` pairs it found, so
+the prose extractor writes the same claims a claims block would.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+NUMBER_WORDS: Final = {
+    "one": 1,
+    "a single": 1,
+    "single": 1,
+    "once": 1,
+    "two": 2,
+    "twice": 2,
+    "a couple of": 2,
+    "a pair of": 2,
+    "pair of": 2,
+    "three": 3,
+    "thrice": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+}
+_NUM_WORDS = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
+_N = rf"(?:\d+(?:\.\d+)?|{_NUM_WORDS})"
+_BOUNDS: Final = (
+    (r"more than|over|above|upwards of", ">"),
+    (r"at least|no fewer than|no less than", ">="),
+    (r"fewer than|less than|under|below", "<"),
+    (r"at most|no more than|up to", "<="),
+)
+_BOUND_RE = "|".join(words for words, _ in _BOUNDS)
+ORDINALS: Final = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "last": -1,
+    "final": -1,
+    "penultimate": -2,
+}
+_ORD = "|".join(ORDINALS)
+
+HEDGES = re.compile(
+    r"\b(?:might|may|perhaps|probably|possibly|could|likely|presumably|maybe|seems?|appears?|suggests?"
+    r"|would|i think|i guess|implies|assume|expected)\b"
+)
+NEGATION = re.compile(
+    r"\b(?:no|not|never|without|nobody|none|neither|nor|absent|absence|lacks?|lacking|free of|cannot)\b"
+    r"|n't\b|\bno(?:-| )one\b"
+)
+EXCEPTION = re.compile(r"\b(?:except(?: for)?|apart from|other than|aside from|save for|but for|besides|only)\s+(.+)")
+GAP = re.compile(
+    r"\b(?:pauses?|gaps?|silences?|silent (?:pauses?|gaps?|intervals?|moments?)|breaks?|quiet (?:pauses?|gaps?))"
+    r"\s+(?:between|after|separat\w*)|\bseparated by (?:silence|pauses?|gaps?)|\bwith (?:pauses|gaps) in between"
+)
+OVERLAP = re.compile(
+    r"\b(?:at the same time(?: as)?|simultaneous(?:ly)?|while|whilst|over(?= (?:the |some |a )?(?:music|speech|"
+    r"talking|singing|noise|sound))|alongside|together with|along with|accompanied by|on top of|overlap\w*"
+    r"|during)\b"
+)
+BETWEEN = re.compile(r"\bbetween (?:the |a |an )?(.+?) and (?:the |a |an )?(.+?)(?:$|,)")
+
+
+def number(text: str) -> float | None:
+    """``"3"`` or ``"three"`` -> 3.0."""
+    text = text.strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    return float(NUMBER_WORDS[text]) if text in NUMBER_WORDS else None
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def _bound(words: str | None) -> str:
+    if not words:
+        return ""
+    for alternatives, op in _BOUNDS:
+        if re.fullmatch(alternatives, words):
+            return op
+    return ""
+
+
+def window(clause: str) -> str | None:
+    """The part of the clip a clause speaks of, as a v2 ``window`` value.
+
+    >>> [window(c) for c in ("in the final two seconds", "midway through", "at the very start", "a dog")]
+    ['final 2s', 'middle', 'start', None]
+    """
+    match = re.search(rf"\b(?:in|during|for|over|within) the (first|last|final|opening|closing) ({_N}) sec", clause)
+    if match:
+        side = {"opening": "first", "closing": "last"}.get(match.group(1), match.group(1))
+        seconds = number(match.group(2))
+        if seconds is not None:
+            return f"{side} {_fmt(seconds)}s"
+    match = re.search(rf"\b(?:between|from) ({_N}) (?:s |sec\w* )?(?:and|to) ({_N}) sec", clause)
+    if match:
+        a, b = number(match.group(1)), number(match.group(2))
+        if a is not None and b is not None and b > a:
+            return f"{_fmt(a)}-{_fmt(b)}s"
+    match = re.search(rf"\bafter (?:about )?({_N}) seconds?", clause)
+    if match:
+        a = number(match.group(1))
+        if a is not None:
+            return f"{_fmt(a)}-{_fmt(a + 3600)}s"
+    if re.search(
+        r"\b(?:at|in|near|towards?) the (?:very )?(?:start|beginning|outset|opening)\b|\binitially\b|\bat first\b"
+        r"|\b(?:opens|starts|begins) with\b|\bin the (?:first|opening) (?:moments?|part|seconds)\b",
+        clause,
+    ):
+        return "start"
+    if re.search(r"\b(?:midway|halfway)\b|\bin the middle\b", clause):
+        return "middle"
+    if re.search(
+        r"\b(?:at|near|towards?) the (?:very )?end\b|\b(?:ends|finishes|closes) with\b"
+        r"|\bin the (?:final|last|closing) (?:moments?|part|seconds)\b|\bat the close\b",
+        clause,
+    ):
+        return "end"
+    return None
+
+
+def coverage(clause: str) -> str | None:
+    """``whole`` / ``most`` / ``part`` / ``brief`` from "throughout", "mostly", "occasionally", "briefly"."""
+    if re.search(
+        r"\bthroughout\b|\b(?:for |during |over )?the (?:whole|entire|full) (?:clip|video|recording|time|duration"
+        r"|audio|thing)\b|\bcontinuous(?:ly)?\b|\bconstant(?:ly)?\b|\ball along\b|\bnon-?stop\b|\bthe whole time\b",
+        clause,
+    ):
+        return "whole"
+    if re.search(
+        r"\bmost(?:ly| of the (?:clip|time|video|recording|audio))\b|\blargely\b|\bfor the most part\b", clause
+    ):
+        return "most"
+    if re.search(r"\bbrief(?:ly)?\b|\bfor a (?:moment|second|split second)\b|\bmomentar(?:y|ily)\b", clause):
+        return "brief"
+    if re.search(r"\b(?:occasional(?:ly)?|intermittent(?:ly)?|at times|now and then|sporadic(?:ally)?)\b", clause):
+        return "part"
+    return None
+
+
+def count(clause: str, term_text: str) -> str | None:
+    """How many times the sound named by ``term_text`` occurs, as a v2 ``count`` value.
+
+    >>> count("the dog barks exactly four times", "barks"), count("three loud knocks", "knocks")
+    ('4', '3')
+    >>> count("it barks more than five times", "barks"), count("several knocks", "knocks")
+    ('>5', '>=3')
+    """
+    term = re.escape(term_text)
+    match = re.search(
+        rf"\b(?:(exactly|about|around|roughly|{_BOUND_RE}) )?({_N}) (?:(?:separate|distinct|loud|short|quick|sharp"
+        rf"|soft|brief|faint|single|more|consecutive|rapid|\w+-\w+) )*{term}",
+        clause,
+    )
+    if match is None:
+        match = re.search(
+            rf"{term}\b.{{0,40}}?\b(?:(exactly|about|around|roughly|{_BOUND_RE}) )?({_N}|once|twice|thrice)"
+            rf"(?: times)?\b",
+            clause,
+        )
+        if match is not None and match.group(2) not in {"once", "twice", "thrice"} and "time" not in match.group(0):
+            match = None
+    if match is not None:
+        value = number(match.group(2))
+        if value is not None and value == int(value) and value > 0:
+            return f"{_bound(match.group(1))}{int(value)}"
+    if re.search(rf"\b(?:several|many|numerous) (?:\w+ )?{term}|{term}\b.{{0,20}}\b(?:several|many) times", clause):
+        return ">=3"
+    if re.search(rf"\b(?:multiple|repeated(?:ly)?|a few) (?:\w+ )?{term}|{term}\b.{{0,20}}\brepeatedly", clause):
+        return ">=2"
+    return None
+
+
+def loudness(clause: str) -> str | None:
+    """``rising`` / ``falling`` / ``steady`` / ``loud`` / ``quiet`` from the clause's loudness words."""
+    if re.search(
+        r"\b(?:gets?|getting|grows?|growing|becomes?|becoming|turns?|rises?|swells?)\s+(?:\w+ly\s+)?louder\b"
+        r"|\bcrescendo\b|\b(?:volume|sound|noise|level|loudness) (?:increases|rises|grows|builds)\b"
+        r"|\bincreas\w* in (?:volume|loudness)\b|\blouder and louder\b|\bbuilds? up\b",
+        clause,
+    ):
+        return "rising"
+    if re.search(
+        r"\b(?:gets?|getting|grows?|growing|becomes?|becoming)\s+(?:\w+ly\s+)?(?:quieter|softer|fainter)\b"
+        r"|\bfad(?:es?|ing)(?: out| away)?\b|\bdies? (?:down|away)\b|\bdecrescendo\b|\bdiminuendo\b"
+        r"|\b(?:volume|sound|noise|level) (?:decreases|drops|falls|diminishes)\b|\bquieter and quieter\b",
+        clause,
+    ):
+        return "falling"
+    if re.search(r"\b(?:steady|constant|even|unchanging|stable) (?:volume|loudness|level)\b", clause):
+        return "steady"
+    if re.search(r"\b(?:very |extremely )?loud(?:ly)?\b|\bdeafening\b|\bblaring\b", clause):
+        return "loud"
+    if re.search(r"\b(?:faint(?:ly)?|soft(?:ly)?|quiet(?:ly)?|muffled|barely audible)\b", clause):
+        return "quiet"
+    return None
+
+
+def pitch(clause: str) -> str | None:
+    """Pitch register, direction, or a frequency with an optional bound (``<200Hz``)."""
+    match = re.search(rf"\b(?:(about|around|{_BOUND_RE}) )?(\d+(?:\.\d+)?) ?(k?hz)\b", clause)
+    if match:
+        return f"{_bound(match.group(1))}{match.group(2)}{'kHz' if match.group(3) == 'khz' else 'Hz'}"
+    if re.search(
+        r"\bpitch (?:rises|goes up|climbs|increases)\b|\brising (?:pitch|tone)\b|\bhigher and higher\b", clause
+    ):
+        return "rising"
+    if re.search(r"\bpitch (?:falls|drops|goes down|decreases)\b|\bfalling (?:pitch|tone)\b", clause):
+        return "falling"
+    if re.search(r"\bhigh[- ]pitched\b|\bshrill\b|\bsqueaky\b|\bhigh (?:pitch|note|tone|voice)", clause):
+        return "high"
+    if re.search(r"\blow[- ]pitched\b|\bdeep (?:voice|tone|sound|rumble|hum)|\blow (?:pitch|note|tone|voice)", clause):
+        return "low"
+    return None
+
+
+def tempo(clause: str) -> str | None:
+    match = re.search(rf"\b(?:(about|around|{_BOUND_RE}) )?(\d+(?:\.\d+)?) ?(?:bpm|beats per minute)\b", clause)
+    if match:
+        return f"{_bound(match.group(1))}{match.group(2)}bpm"
+    if re.search(
+        r"\b(?:fast|rapid|quick|upbeat|brisk|lively|energetic)\b[- ]?(?:\w+ )?(?:tempo|pace|rhythm|beat|music"
+        r"|melody|song|tune)\b|\b(?:tempo|pace|rhythm|beat) is (?:fast|quick|rapid)\b",
+        clause,
+    ):
+        return "fast"
+    if re.search(
+        r"\b(?:slow|leisurely|languid)\b[- ]?(?:\w+ )?(?:tempo|pace|rhythm|beat|music|melody|song|tune)\b"
+        r"|\b(?:tempo|pace|rhythm|beat) is slow\b",
+        clause,
+    ):
+        return "slow"
+    return None
+
+
+def duration(clause: str) -> str | None:
+    """``lasts about 2 seconds`` -> ``2s``; ``for less than two seconds`` -> ``<2s``."""
+    match = re.search(
+        rf"\b(?:lasts?|lasting|for|long|continues for|goes on for)\s+(?:(about|around|roughly|{_BOUND_RE}) )?({_N})"
+        r" ?(?:s|secs?|seconds?)\b",
+        clause,
+    )
+    if match is None:
+        return None
+    value = number(match.group(2))
+    return None if value is None else f"{_bound(match.group(1))}{_fmt(value)}s"
+
+
+def pattern(clause: str) -> str | None:
+    match = re.search(rf"\bgroups? of ({_N})\b|\bsets? of ({_N})\b", clause)
+    if match:
+        value = number(match.group(1) or match.group(2))
+        if value is not None:
+            return f"groups of {int(value)}"
+    if re.search(r"\bin (?:pairs|twos)\b|\bdouble knocks?\b", clause):
+        return "groups of 2"
+    if re.search(r"\bin (?:threes|triplets)\b", clause):
+        return "groups of 3"
+    if re.search(r"\balternat(?:es?|ing|ely)\b", clause):
+        return "alternating"
+    if re.search(r"\b(?:evenly|regularly) spaced\b|\bat (?:regular|even|steady) intervals\b|\bsteady rhythm\b", clause):
+        return "regular"
+    if re.search(r"\birregular(?:ly)?\b|\bunevenly\b|\bat random\b", clause):
+        return "irregular"
+    if re.search(r"\b(?:speeds? up|accelerat\w+)\b", clause):
+        return "accelerating"
+    if re.search(r"\bslows? down\b|\bdecelerat\w+\b", clause):
+        return "slowing"
+    return None
+
+
+def comparison(clause: str) -> str | None:
+    """Two events of one source compared by ordinal, as a v2 ``compare`` value.
+
+    >>> comparison("the first knock is louder than the last")
+    'first louder than last'
+    >>> comparison("the second note is higher")
+    'second higher than first'
+    """
+    match = re.search(
+        rf"\b({_ORD}) (?:\w+ )?(?:is|was|sounds|seems|are)? ?(?:much |slightly |a bit |noticeably )?"
+        rf"(louder|quieter|softer|higher|lower|longer|shorter)(?:[- ]pitched)?\b(?: than (?:the )?({_ORD}))?",
+        clause,
+    )
+    if match is None:
+        return None
+    first, relation, second = match.group(1), match.group(2), match.group(3)
+    if second is None:
+        second = "second" if first == "first" else "first"
+    if first == "final":
+        first = "last"
+    if second == "final":
+        second = "last"
+    return None if first == second else f"{first} {relation} than {second}"
+
+
+def voice(clause: str) -> str | None:
+    """Voice attributes a checker can use: child, robotic, male, female."""
+    if re.search(
+        r"\b(?:robot(?:ic)?|synthe(?:tic|sized)|computer(?:-generated|ized)?|text-to-speech|mechanical"
+        r"|machine) voice\b|\bvoice (?:is|sounds) (?:robotic|synthetic|mechanical)\b|\brobotic\b",
+        clause,
+    ):
+        return "robotic"
+    if re.search(
+        r"\b(?:child|kid|boy|girl|toddler)(?:'s|ren's)? (?:voice|speaks|talks|says|sings|singing|speaking"
+        r"|talking|is speaking|is talking|is singing)\b|\bchildren (?:speak|talk|sing)",
+        clause,
+    ):
+        return "child"
+    if re.search(r"\b(?:male|man's|masculine) voice\b", clause):
+        return "male"
+    if re.search(r"\b(?:female|woman's|feminine) voice\b", clause):
+        return "female"
+    return None
