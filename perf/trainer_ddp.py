@@ -176,11 +176,16 @@ def rank_main(args: argparse.Namespace) -> int:
 
     ranks = gather(mine)
     if rank == 0:
+        import accelerate
+        import peft
+        import transformers
+
         result = {
             "processes": world, "backend": backend, "card": card, "cards": [r["card"] for r in ranks],
             "lm_params": n_body + n_head, "lm_head_params": n_head,
             "matmul_peak_flops": [r["matmul_peak_flops"] for r in ranks], "matmul_peak_dtype": peak_dtype,
-            "torch": torch.__version__, "ranks": ranks,
+            "torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__,
+            "accelerate": accelerate.__version__, "ranks": ranks,
             "sft": summarize_sft(ranks), "grpo": summarize_grpo(ranks),
             "adapter_digests": digests,
             "adapters_identical": all(len(set(d)) == 1 for d in digests.values()),
