@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,8 @@ from sqlalchemy import text
 from sightsound.config import Settings, get_settings
 from sightsound.contracts.student import StudentAnswerRequest, StudentAnswerResponse, Timings
 from sightsound.db.session import session_scope
+from sightsound.media.waveform import Waveform
+from sightsound.registry import ResolvedModel
 from sightsound.web import ProblemError, ServiceMetrics, install_problem_handlers, problem_openapi_responses
 from sightsound.web import problem_response as problem
 from sightsound_student.audio_input import AudioLimits, base64_bytes, waveform_from_bytes, waveform_from_url
@@ -127,6 +130,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ready", "device": str(pool.device), "loaded": pool.cache.keys(),
                 "base_models": list(settings.student_base_models)}
 
+    def answer_audio(
+        started: float, resolved: ResolvedModel, decode: Callable[[], Waveform], question: str,
+        choices: Sequence[str] | None, max_new: int, temperature: float, seed: int | None,
+    ) -> StudentAnswerResponse:
+        """Both routes' one path: decode the audio (timed), generate, read the answer, count it."""
+        decode_started = time.perf_counter()
+        waveform = decode()
+        decode_ms = 1000 * (time.perf_counter() - decode_started)
+        generated = pool.generate(resolved, waveform, question, choices, max_new_tokens=max_new,
+                                  temperature=temperature, seed=seed)
+        timings = Timings(load=generated.load_ms, decode_audio=decode_ms, generate=generated.generate_ms,
+                          total=1000 * (time.perf_counter() - started))
+        response = answer_response(resolved, generated.answer, choices, timings)
+        metrics.observe(response)
+        return response
+
     @app.post(
         "/v1/answer",
         response_model=StudentAnswerResponse,
@@ -141,20 +160,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         started = time.perf_counter()
         resolved = pool.resolve(body.model)
         max_new = pool.max_new_tokens(body.max_new_tokens)
-        decode_started = time.perf_counter()
-        if body.audio_url is not None:
-            waveform = waveform_from_url(body.audio_url, settings.media_root, limits)
-        else:
+
+        def decode() -> Waveform:
+            if body.audio_url is not None:
+                return waveform_from_url(body.audio_url, settings.media_root, limits)
             raw = base64_bytes(body.audio_base64 or "", "audio_base64", limits.max_bytes)
-            waveform = waveform_from_bytes(raw, limits, "audio_base64")
-        decode_ms = 1000 * (time.perf_counter() - decode_started)
-        generated = pool.generate(resolved, waveform, body.question, body.choices, max_new_tokens=max_new,
-                                  temperature=body.temperature)
-        timings = Timings(load=generated.load_ms, decode_audio=decode_ms, generate=generated.generate_ms,
-                          total=1000 * (time.perf_counter() - started))
-        response = answer_response(resolved, generated.answer, body.choices, timings)
-        metrics.observe(response)
-        return response
+            return waveform_from_bytes(raw, limits, "audio_base64")
+
+        return answer_audio(started, resolved, decode, body.question, body.choices, max_new, body.temperature, None)
 
     @app.post(
         "/v1/chat/completions",
@@ -173,16 +186,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resolved = pool.resolve(body.model)
         param = "max_completion_tokens" if body.max_completion_tokens is not None else "max_tokens"
         max_new = pool.max_new_tokens(query.max_new_tokens, param)
-        decode_started = time.perf_counter()
-        raw = base64_bytes(query.audio.data, "input_audio.data", limits.max_bytes)
-        waveform = waveform_from_bytes(raw, limits, "input_audio")
-        decode_ms = 1000 * (time.perf_counter() - decode_started)
-        generated = pool.generate(resolved, waveform, query.question, query.choices, max_new_tokens=max_new,
-                                  temperature=query.temperature, seed=query.seed)
-        timings = Timings(load=generated.load_ms, decode_audio=decode_ms, generate=generated.generate_ms,
-                          total=1000 * (time.perf_counter() - started))
-        native = answer_response(resolved, generated.answer, query.choices, timings)
-        metrics.observe(native)
+        audio = query.audio
+
+        def decode() -> Waveform:
+            raw = base64_bytes(audio.data, "input_audio.data", limits.max_bytes)
+            return waveform_from_bytes(raw, limits, "input_audio")
+
+        native = answer_audio(started, resolved, decode, query.question, query.choices, max_new, query.temperature,
+                              query.seed)
+        timings = native.timings_ms
         usage = native.usage
         return ChatCompletionResponse(
             model=resolved.ref,
