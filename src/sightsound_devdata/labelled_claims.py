@@ -116,7 +116,8 @@ class LabelledClip:
     def trace_text(self) -> str:
         """The claims as one teacher trace (a ``<claims>`` block)."""
         body = "\n".join(c.line for c in self.claims)
-        return f"<think>The claims below come from how the clip was made.</think>\n<claims>\n{body}\n</claims>\n<answer>A</answer>"
+        think = "<think>The claims below come from how the clip was made.</think>"
+        return f"{think}\n<claims>\n{body}\n</claims>\n<answer>A</answer>"
 
 
 def missing_sources() -> list[str]:

@@ -17,6 +17,7 @@ from sightsound.clients.base import ServiceRejectedError, TransientServiceError
 from sightsound.config import get_settings
 from sightsound.media.errors import MediaError
 from sightsound.tasks.app import celery_app
+from sightsound.tasks.registry import INGEST, REAP_JOBS, REASON, VERIFY, stage_task
 from sightsound_worker import reaper, stages
 from sightsound_worker.pipeline import STAGES
 
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 
 def enqueue(stage: str, job_id: uuid.UUID | str) -> None:
     """Send a job to the queue of ``stage`` (ingest, reason or verify)."""
-    celery_app.send_task(f"sightsound.{stage}_job", args=[str(job_id)], queue=stage)
+    task = stage_task(stage)
+    celery_app.send_task(task.name, args=[str(job_id)], queue=task.queue)
 
 
 def _run_stage(task: Task, stage: str, job_id_str: str) -> str:
@@ -63,22 +65,22 @@ def _run_stage(task: Task, stage: str, job_id_str: str) -> str:
     return result.state.value
 
 
-@celery_app.task(name="sightsound.ingest_job", bind=True)
+@celery_app.task(name=INGEST.name, bind=True)
 def ingest_job(self: Task, job_id: str) -> str:
     return _run_stage(self, "ingest", job_id)
 
 
-@celery_app.task(name="sightsound.reason_job", bind=True)
+@celery_app.task(name=REASON.name, bind=True)
 def reason_job(self: Task, job_id: str) -> str:
     return _run_stage(self, "reason", job_id)
 
 
-@celery_app.task(name="sightsound.verify_job", bind=True)
+@celery_app.task(name=VERIFY.name, bind=True)
 def verify_job(self: Task, job_id: str) -> str:
     return _run_stage(self, "verify", job_id)
 
 
-@celery_app.task(name="sightsound.reap_stuck_jobs")
+@celery_app.task(name=REAP_JOBS.name)
 def reap_stuck_jobs() -> dict[str, Any]:
     settings = get_settings()
     report = reaper.requeue_stuck(settings, older_than_s=settings.stuck_after_s, send=enqueue)

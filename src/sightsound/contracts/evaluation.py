@@ -22,10 +22,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sightsound.contracts.lifecycle import RunState, Split
+from sightsound.tasks.registry import EVALUATE
 
 #: The Celery task that runs an evaluation (consumed by the trainer worker on the ``evaluate`` queue).
-EVALUATE_TASK = "sightsound.evaluate"
-EVALUATE_QUEUE = "evaluate"
+EVALUATE_TASK = EVALUATE.name
+EVALUATE_QUEUE = EVALUATE.queue
 
 #: How an answer was read from a model's text (see the trainer's ``answers`` module); ``none``: unanswered.
 Reading = Literal["tag", "letter", "choice-text", "none"]

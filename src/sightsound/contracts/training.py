@@ -16,10 +16,11 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sightsound.contracts.lifecycle import Split
+from sightsound.tasks.registry import TRAIN
 
 #: The name of the Celery task that runs a training run (consumed on the ``train`` queue).
-TRAIN_TASK = "sightsound.train_run"
-TRAIN_QUEUE = "train"
+TRAIN_TASK = TRAIN.name
+TRAIN_QUEUE = TRAIN.queue
 
 #: What a snapshot trains on (the paper's ablation rows):
 #: ``label-only`` the teacher's consensus answer alone (the paper's baseline: distilled labels);

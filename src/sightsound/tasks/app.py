@@ -10,17 +10,11 @@ from celery import Celery
 from kombu.entity import Queue
 
 from sightsound.config import Settings, get_settings
+from sightsound.tasks.registry import ALL_TASKS, QUEUES, REAP_JOBS
 
-STAGE_QUEUES = ("ingest", "reason", "verify", "train", "evaluate")
+STAGE_QUEUES = QUEUES
 
-TASK_ROUTES = {
-    "sightsound.ingest_job": {"queue": "ingest"},
-    "sightsound.reason_job": {"queue": "reason"},
-    "sightsound.verify_job": {"queue": "verify"},
-    "sightsound.reap_stuck_jobs": {"queue": "ingest"},
-    "sightsound.train_run": {"queue": "train"},
-    "sightsound.evaluate": {"queue": "evaluate"},
-}
+TASK_ROUTES = {task.name: {"queue": task.queue} for task in ALL_TASKS}
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -43,7 +37,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "reap-stuck-jobs": {
-                "task": "sightsound.reap_stuck_jobs",
+                "task": REAP_JOBS.name,
                 "schedule": max(30.0, settings.stuck_after_s / 4),
             }
         },

@@ -9,6 +9,7 @@ from celery import Celery
 
 from sightsound.config import Settings
 from sightsound.tasks.app import make_celery
+from sightsound.tasks.registry import EVALUATE, TRAIN, stage_task
 
 log = logging.getLogger(__name__)
 
@@ -18,19 +19,16 @@ class Dispatcher:
         self.app = app or make_celery(settings)
 
     def enqueue(self, stage: str, job_id: uuid.UUID | str) -> None:
-        self.app.send_task(f"sightsound.{stage}_job", args=[str(job_id)], queue=stage)
+        task = stage_task(stage)
+        self.app.send_task(task.name, args=[str(job_id)], queue=task.queue)
 
     def send_training_run(self, run_id: uuid.UUID | str) -> None:
         """Send a training run to the ``train`` queue (the trainer worker implements the task)."""
-        from sightsound.contracts.training import TRAIN_QUEUE, TRAIN_TASK
-
-        self.app.send_task(TRAIN_TASK, args=[str(run_id)], queue=TRAIN_QUEUE)
+        self.app.send_task(TRAIN.name, args=[str(run_id)], queue=TRAIN.queue)
 
     def send_evaluation(self, evaluation_id: uuid.UUID | str) -> None:
         """Send an evaluation to the ``evaluate`` queue (the trainer worker implements the task)."""
-        from sightsound.contracts.evaluation import EVALUATE_QUEUE, EVALUATE_TASK
-
-        self.app.send_task(EVALUATE_TASK, args=[str(evaluation_id)], queue=EVALUATE_QUEUE)
+        self.app.send_task(EVALUATE.name, args=[str(evaluation_id)], queue=EVALUATE.queue)
 
     def try_enqueue(self, stage: str, job_id: uuid.UUID | str) -> bool:
         """Enqueue, but never fail the caller: PostgreSQL has the job and the reaper re-sends it."""
