@@ -14,7 +14,7 @@ MAX_QUOTED = 100
 
 
 @dataclass(frozen=True)
-class TraceDecision:
+class PolicyDecision:
     label: TraceDecisionLabel
     reasons: list[str]
 
@@ -53,7 +53,7 @@ class TracePolicy:
         parse_errors: int = 0,
         category: str | None = None,
         no_audio: bool = False,
-    ) -> TraceDecision:
+    ) -> PolicyDecision:
         """Decision and reasons; ``unverified_because`` says why no claim could be checked (e.g. no audio).
 
         >>> TracePolicy().decide([]).reasons
@@ -74,13 +74,13 @@ class TracePolicy:
         why_none = self._why_nothing_verified(results, unverified_because, parse_errors)
 
         if no_audio:
-            return TraceDecision(TraceDecisionLabel.rejected, [NO_AUDIO_REASON])
+            return PolicyDecision(TraceDecisionLabel.rejected, [NO_AUDIO_REASON])
         reasons = [describe(r) for r in rejecting]
         reasons += unverified_reasons(results, self.require_verified, category)
         if self.require_supported and supported == 0:
             reasons.append(f"strict mode needs at least one supported claim: {why_none}")
         if reasons:
-            return TraceDecision(TraceDecisionLabel.rejected, reasons)
+            return PolicyDecision(TraceDecisionLabel.rejected, reasons)
 
         if supported == 0:
             reasons.append(f"accepted without evidence: {why_none}")
@@ -90,7 +90,7 @@ class TracePolicy:
                 f"({supported} supported, {unverifiable} unverifiable, {len(weak)} weakly contradicted)"
             )
         reasons += [describe(r) + f" (below {self.reject_confidence:.2f}: not rejecting)" for r in weak]
-        return TraceDecision(TraceDecisionLabel.accepted, reasons)
+        return PolicyDecision(TraceDecisionLabel.accepted, reasons)
 
     def _why_nothing_verified(self, results: Sequence[ClaimResult], because: str | None, parse_errors: int) -> str:
         if not results:
