@@ -19,7 +19,7 @@ from sightsound.db.models import (
     JobState,
     Question,
     Split,
-    TeacherTrace,
+    Trace,
     TraceDecision,
 )
 from sightsound.db.session import session_scope
@@ -89,7 +89,7 @@ def _job(
 def _trace(
     session: Session, job: Job, index: int, latency_ms: float, decision: str | None, claims: list[tuple[str, str]]
 ) -> None:
-    sample = TeacherTrace(
+    sample = Trace(
         job_id=job.id,
         trace_index=index,
         text="<think>…</think><answer>A</answer>",

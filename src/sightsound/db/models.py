@@ -39,10 +39,18 @@ class Base(DeclarativeBase):
     }
 
 
+from sightsound.contracts.common import ClaimKind, TraceDecisionLabel, VerdictLabel  # noqa: E402
 from sightsound.contracts.lifecycle import TERMINAL_STATES as TERMINAL_STATES  # noqa: E402
 from sightsound.contracts.lifecycle import JobState as JobState  # noqa: E402
 from sightsound.contracts.lifecycle import RunState as RunState  # noqa: E402
 from sightsound.contracts.lifecycle import Split as Split  # noqa: E402
+
+
+def _label(cls: type[StrEnum], length: int) -> Enum:
+    """A contract enum stored as VARCHAR (not a PostgreSQL enum type): the claim language grows new kinds
+    without a migration, and the ORM still reads and writes the enum, refusing unknown values."""
+    return Enum(cls, native_enum=False, create_constraint=False, length=length,
+                values_callable=lambda e: [m.value for m in e], validate_strings=True)
 
 
 def _enum(cls: type[StrEnum], name: str) -> Enum:
@@ -177,10 +185,10 @@ class Claim(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     trace_id: Mapped[int] = mapped_column(ForeignKey("traces.id", ondelete="CASCADE"), nullable=False)
     claim_index: Mapped[int] = mapped_column(Integer, nullable=False)
-    kind: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    kind: Mapped[ClaimKind] = mapped_column(_label(ClaimKind, 32), nullable=False, index=True)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
-    final_verdict: Mapped[str] = mapped_column(String(16), nullable=False)
+    final_verdict: Mapped[VerdictLabel] = mapped_column(_label(VerdictLabel, 16), nullable=False)
     final_confidence: Mapped[float] = mapped_column(Float, nullable=False)
 
     trace: Mapped[Trace] = relationship(back_populates="claims")
@@ -196,7 +204,7 @@ class Verdict(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), nullable=False)
     checker: Mapped[str] = mapped_column(String(64), nullable=False)
-    verdict: Mapped[str] = mapped_column(String(16), nullable=False)
+    verdict: Mapped[VerdictLabel] = mapped_column(_label(VerdictLabel, 16), nullable=False)
     confidence: Mapped[float] = mapped_column(Float, nullable=False)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
 
@@ -212,7 +220,7 @@ class TraceDecision(Base):
     trace_id: Mapped[int] = mapped_column(
         ForeignKey("traces.id", ondelete="CASCADE"), unique=True, nullable=False
     )
-    decision: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    decision: Mapped[TraceDecisionLabel] = mapped_column(_label(TraceDecisionLabel, 16), nullable=False, index=True)
     policy: Mapped[str] = mapped_column(String(128), nullable=False)
     reasons: Mapped[list[Any]] = mapped_column(JSONB, nullable=False, default=list)
     created_at: Mapped[datetime] = _now_col()
@@ -334,3 +342,19 @@ class EvaluationItem(Base):
     parse_error: Mapped[str | None] = mapped_column(Text)
     latency_ms: Mapped[float] = mapped_column(Float, nullable=False)
     created_at: Mapped[datetime] = _now_col()
+
+
+class ApiKey(Base):
+    """A key of the public API (``sightsound keys create``): only the SHA-256 of its secret is stored, beside a
+    short prefix that names it in listings. Revoked keys stay, for the record."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    scopes: Mapped[list[Any]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = _now_col()
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
