@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     max_width: int = Field(3840, ge=16, description="Widest accepted video, in pixels.")
     max_height: int = Field(2160, ge=16, description="Tallest accepted video, in pixels.")
     max_source_frames: int = Field(100_000, ge=1, description="Most frames a clip may hold.")
+    max_decoded_frames: int = Field(
+        20_000, ge=100, description="Decode budget: most video frames decoded for one clip, at validation and again "
+        "at ingest. A clip whose longest keyframe interval times `frames_per_clip` passes it is refused before "
+        "decoding (few keyframes: each sampled frame decodes a whole group of pictures).",
+    )
+    max_audio_sample_rate: int = Field(192_000, ge=8000, description="Highest accepted audio sample rate, in Hz.")
+    max_audio_channels: int = Field(8, ge=1, le=64, description="Most channels an accepted audio track may have.")
+    max_streams: int = Field(8, ge=1, le=64, description="Most streams (tracks) an accepted file may hold.")
     frames_per_clip: int = Field(16, ge=1, le=256, description="Frames sampled uniformly per clip.")
     frame_max_side: int = Field(448, ge=28, le=2048, description="Longest side of a sampled frame, in pixels.")
     audio_sample_rate: int = Field(16_000, description="Sample rate of the extracted mono audio.")
@@ -56,8 +64,8 @@ class Settings(BaseSettings):
         900.0, gt=0, description="A job whose state has not moved for this long is re-enqueued by the reaper."
     )
     max_attempts: int = Field(
-        5, ge=1, description="Deliveries of one stage's message (retries, redeliveries, re-sends) before its job "
-        "is marked failed."
+        5, ge=1, description="Deliveries of one stage's message, training run or evaluation (retries, redeliveries, "
+        "re-sends) before it is marked failed."
     )
 
     # --- teacher service -----------------------------------------------------------------------

@@ -61,7 +61,9 @@ def test_probe_clip_without_audio(clips: dict[str, Path]) -> None:
 
 def test_limits_from_settings() -> None:
     settings = Settings(max_duration_s=12.5, max_width=640, max_height=480, max_source_frames=99)
-    assert MediaLimits.from_settings(settings) == MediaLimits(12.5, 640, 480, 99)
+    # decode_passes: ingest decodes up to one group of pictures per sampled frame
+    expected = MediaLimits(12.5, 640, 480, 99, decode_passes=settings.frames_per_clip)
+    assert MediaLimits.from_settings(settings) == expected
 
 
 # --- invalid: not a video ---------------------------------------------------------------------------

@@ -37,6 +37,19 @@ class RunSkipped(Exception):
     """The run is finished, missing, or being trained by another worker: nothing to do."""
 
 
+class RunGaveUp(RunSkipped):
+    """The run was delivered more than ``max_attempts`` times (its worker keeps dying): it was failed instead."""
+
+
+def gave_up_reason(kind: str, attempts: int, max_attempts: int) -> str:
+    """
+    >>> gave_up_reason("training run", 6, 5)
+    'gave up after 6 deliveries (SIGHTSOUND_MAX_ATTEMPTS=5): its worker may have been killed by this training run'
+    """
+    return (f"gave up after {attempts} deliveries (SIGHTSOUND_MAX_ATTEMPTS={max_attempts}): its worker may have "
+            f"been killed by this {kind}")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -87,13 +100,19 @@ def _spec(settings: Settings, run: TrainingRun, dataset: Dataset) -> RunSpec:
 
 def claim_run(settings: Settings, run_id: uuid.UUID) -> RunSpec:
     """Move a queued (or orphaned running) run to running; raises :class:`RunSkipped` if there is nothing
-    to do (missing, finished, or cancelled before it started: then it is marked cancelled here)."""
+    to do (missing, finished, or cancelled before it started: then it is marked cancelled here), and
+    :class:`RunGaveUp` once the run has been delivered more than ``max_attempts`` times (it is failed)."""
+    gave_up: str | None = None
     with session_scope(settings.database_url) as session:
         run = session.get(TrainingRun, run_id, with_for_update=True)
         if run is None or run.state in TERMINAL:
             why = "does not exist" if run is None else f"is {run.state.value}"
             raise RunSkipped(f"training run {run_id} {why}")
-        if not run.cancel_requested:
+        if run.attempts >= settings.max_attempts and not run.cancel_requested:
+            run.attempts += 1
+            gave_up = gave_up_reason("training run", run.attempts, settings.max_attempts)
+            run.state, run.error, run.finished_at, run.updated_at = RunState.failed, gave_up, _now(), _now()
+        elif not run.cancel_requested:
             run.state = RunState.running
             run.attempts += 1
             run.started_at = run.started_at or _now()
@@ -101,7 +120,10 @@ def claim_run(settings: Settings, run_id: uuid.UUID) -> RunSpec:
             run.output_url = _run_dir(settings, run).as_uri()
             run.error = None
             return _spec(settings, run, session.get_one(Dataset, run.dataset_id))
-        run.state, run.finished_at, run.updated_at = RunState.cancelled, _now(), _now()
+        else:
+            run.state, run.finished_at, run.updated_at = RunState.cancelled, _now(), _now()
+    if gave_up is not None:
+        raise RunGaveUp(f"training run {run_id}: {gave_up}")
     raise RunSkipped(f"training run {run_id} was cancelled before it started")
 
 

@@ -28,6 +28,7 @@ from sightsound_trainer.context import Monitor, StageContext, StageOutcome
 from sightsound_trainer.grpo import train_grpo
 from sightsound_trainer.run_records import (
     DatabaseMonitor,
+    RunGaveUp,
     RunSkipped,
     RunSpec,
     claim_run,
@@ -180,6 +181,9 @@ def execute_run(settings: Settings, run_id: uuid.UUID) -> RunState | None:
             state = RunState.cancelled if cancelled else RunState.succeeded
             finish_run(settings, run_id, state)
             return state
+    except RunGaveUp as gave_up:
+        log.error("fail %s", gave_up)
+        return RunState.failed
     except RunSkipped as skipped:
         log.info("skip training run %s: %s", run_id, skipped)
         return None

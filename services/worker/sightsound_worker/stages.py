@@ -123,6 +123,8 @@ def run_ingest(settings: Settings, job_id: uuid.UUID) -> StageResult:
                     frames=settings.frames_per_clip,
                     max_side=settings.frame_max_side,
                     sample_rate=settings.audio_sample_rate,
+                    max_audio_s=settings.max_duration_s,
+                    max_decoded_frames=settings.max_decoded_frames,
                 )
             with session_scope(settings.database_url) as session:
                 session.execute(

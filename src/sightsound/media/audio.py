@@ -22,6 +22,7 @@ import soundfile
 
 from sightsound.media.errors import CorruptMedia, NoAudioStream, NotAudio, TooLong, TruncatedMedia
 from sightsound.media.ingest import _wav, audio_key
+from sightsound.media.limits import check_audio_format, check_streams
 from sightsound.media.probe import AV_ERRORS, IMAGE_FORMATS, MediaLimits, translate_av_errors
 from sightsound.media.store import MediaStore, open_url
 from sightsound.media.waveform import extract_audio
@@ -137,6 +138,8 @@ def probe_audio(path: str | Path, limits: MediaLimits) -> AudioProbeResult:
         rate = stream.codec_context.sample_rate
         if not rate:
             raise CorruptMedia("the audio track does not say its sample rate; convert it to WAV and try again")
+        check_streams(len(container.streams), limits)
+        check_audio_format(rate, stream.codec_context.channels, limits)
         header_s = _header_duration_s(container, stream)
         if header_s is not None:
             check_audio_duration(header_s, limits)

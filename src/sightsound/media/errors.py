@@ -80,3 +80,22 @@ class NotAudio(MediaError):
 class NoAudioStream(MediaError):
     code = "no_audio_stream"
     title = "No audio track"
+
+
+class TooCostlyToDecode(MediaLimitExceeded):
+    """Decoding would pass the budget of frames per clip (few keyframes: each sampled frame decodes a whole GOP)."""
+
+    code = "decode_budget"
+    title = "Video too costly to decode"
+
+
+class AudioFormatRefused(MediaLimitExceeded):
+    """The audio's sample rate or channel count is above what this deployment decodes."""
+
+    code = "audio_format"
+    title = "Audio format refused"
+
+
+class TooManyStreams(MediaLimitExceeded):
+    code = "too_many_streams"
+    title = "Too many streams"

@@ -28,6 +28,7 @@ import soundfile
 from PIL import Image
 
 from sightsound.media.errors import CorruptMedia
+from sightsound.media.limits import check_decoded
 from sightsound.media.probe import find_video_stream, translate_av_errors
 from sightsound.media.store import MediaStore, open_url, sharded
 from sightsound.media.waveform import extract_audio
@@ -130,13 +131,16 @@ def _timed_frames(
     time_base: Fraction,
     targets: list[float],
     start_s: float,
+    max_decoded_frames: int | None = None,
 ) -> Iterator[tuple[float, av.VideoFrame]]:
     """Decoded frames with their times (from the stream start), seeking ahead when the next target is far.
 
     Frames come in ascending time, as :func:`pick_nearest` needs: after a seek, frames before the
-    last yielded time are skipped.
+    last yielded time are skipped. Every decoded frame counts against ``max_decoded_frames`` (skipped ones
+    too: a clip with few keyframes decodes a whole GOP per target).
     """
     last_t = -1.0
+    decoded = 0
     pending = list(targets)
     while pending:
         target = pending[0]
@@ -144,6 +148,9 @@ def _timed_frames(
             container.seek(int((start_s + target) / time_base), stream=stream, backward=True)
         reached = False
         for frame in container.decode(stream):
+            decoded += 1
+            if max_decoded_frames is not None:
+                check_decoded(decoded, max_decoded_frames)
             if frame.time is None:
                 continue
             t = frame.time - start_s
@@ -160,8 +167,10 @@ def _timed_frames(
             return
 
 
-def extract_frames(path: str | Path, n: int, max_side: int) -> list[Image.Image]:
-    """``n`` RGB frames nearest the :func:`sample_frame_times`, the longest side at most ``max_side``."""
+def extract_frames(path: str | Path, n: int, max_side: int, *, max_decoded_frames: int | None = None
+                   ) -> list[Image.Image]:
+    """``n`` RGB frames nearest the :func:`sample_frame_times`, the longest side at most ``max_side``; at most
+    ``max_decoded_frames`` frames are decoded (:class:`~sightsound.media.errors.TooCostlyToDecode` past it)."""
     with translate_av_errors(CorruptMedia, "the video could not be decoded"), av.open(str(path)) as container:
         stream = find_video_stream(container)
         time_base = stream.time_base
@@ -171,7 +180,8 @@ def extract_frames(path: str | Path, n: int, max_side: int) -> list[Image.Image]
         duration = _duration_s(container, stream, time_base)
         start_s = float(stream.start_time * time_base) if stream.start_time is not None else 0.0
         targets = sample_frame_times(duration, n)
-        frames = pick_nearest(_timed_frames(container, stream, time_base, targets, start_s), targets)
+        timed = _timed_frames(container, stream, time_base, targets, start_s, max_decoded_frames)
+        frames = pick_nearest(timed, targets)
         if len(frames) < n:
             raise CorruptMedia("the video has no decodable frames; re-encode it and upload it again")
         images = []
@@ -211,9 +221,13 @@ def _wav(samples: npt.NDArray[np.float32], sample_rate: int) -> bytes:
 
 
 def ingest_clip(
-    path: str | Path, store: MediaStore, *, content_hash: str, frames: int, max_side: int, sample_rate: int
+    path: str | Path, store: MediaStore, *, content_hash: str, frames: int, max_side: int, sample_rate: int,
+    max_audio_s: float | None = None, max_decoded_frames: int | None = None,
 ) -> IngestResult:
     """Extract frames and audio of a validated clip into ``store``; idempotent.
+
+    ``max_audio_s`` and ``max_decoded_frames`` bound the work whatever the file's header claims: decoding
+    stops with a :class:`~sightsound.media.errors.MediaLimitExceeded` once either is passed.
 
     Keys depend only on ``content_hash`` and the parameters. What is already stored is not decoded or
     written again: a second call reads the stored frame size and WAV header and returns the same URLs.
@@ -226,7 +240,7 @@ def ingest_clip(
         with open_url(store.url(frame_keys[0])) as handle, Image.open(handle) as stored:
             frame_size = stored.size
     else:
-        images = extract_frames(path, frames, max_side)
+        images = extract_frames(path, frames, max_side, max_decoded_frames=max_decoded_frames)
         for key, image in zip(frame_keys, images, strict=True):
             if not store.exists(key):
                 store.put_bytes(key, _jpeg(image))
@@ -239,7 +253,7 @@ def ingest_clip(
                 info = soundfile.info(handle)
             audio_url, audio_duration = store.url(key), info.frames / info.samplerate
         else:
-            samples = extract_audio(path, sample_rate)
+            samples = extract_audio(path, sample_rate, max_duration_s=max_audio_s)
             if samples is not None and len(samples) > 0:
                 audio_url, audio_duration = store.put_bytes(key, _wav(samples, sample_rate)), len(samples) / sample_rate
     return IngestResult([store.url(k) for k in frame_keys], audio_url, audio_duration, frame_size)

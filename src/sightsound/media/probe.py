@@ -13,26 +13,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import av
 import av.container
 import av.stream
 
 from sightsound.media import isobmff
-from sightsound.media.errors import (
-    CorruptMedia,
-    MediaError,
-    NotAVideo,
-    NoVideoStream,
-    ResolutionTooLarge,
-    TooLong,
-    TooManyFrames,
-    TruncatedMedia,
+from sightsound.media.errors import CorruptMedia, MediaError, NotAVideo, NoVideoStream, TruncatedMedia
+from sightsound.media.limits import MediaLimits as MediaLimits  # re-exported: the limits' historical home
+from sightsound.media.limits import (
+    check_audio_format,
+    check_decode_cost,
+    check_duration,
+    check_frame_count,
+    check_resolution,
+    check_streams,
 )
-
-if TYPE_CHECKING:
-    from sightsound.config import Settings
 
 # Exceptions PyAV raises for bad input: FFmpegError (which also subclasses OSError/ValueError per errno),
 # plus plain ValueError/EOFError for malformed metadata and streams.
@@ -44,18 +41,6 @@ IMAGE_FORMATS = ("image2", "webp_pipe")
 # Containers whose header duration is written by the muxer (not estimated from the bitrate), so data
 # that stops well before it means the file was cut.
 PRECISE_DURATION_FORMATS = ("matroska,webm", "flv", "asf", "avi")
-
-
-@dataclass(frozen=True)
-class MediaLimits:
-    max_duration_s: float
-    max_width: int
-    max_height: int
-    max_source_frames: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> MediaLimits:
-        return cls(settings.max_duration_s, settings.max_width, settings.max_height, settings.max_source_frames)
 
 
 @dataclass(frozen=True)
@@ -91,37 +76,6 @@ def _reason(exc: BaseException) -> str:
 # --- pure checks -----------------------------------------------------------------------------------
 
 
-def check_resolution(width: int, height: int, limits: MediaLimits) -> None:
-    if width > limits.max_width or height > limits.max_height:
-        raise ResolutionTooLarge(
-            f"the video is {width}x{height} pixels; the largest accepted is {limits.max_width}x"
-            f"{limits.max_height}: scale it down and upload it again",
-            limit=max(limits.max_width, limits.max_height),
-            measured=max(width, height),
-        )
-
-
-def check_duration(duration_s: float, limits: MediaLimits, *, at_least: bool = False) -> None:
-    if duration_s > limits.max_duration_s:
-        raise TooLong(
-            f"the video lasts {'at least ' if at_least else ''}{duration_s:.1f} s; "
-            f"the longest accepted is {limits.max_duration_s:g} s: cut it shorter and upload it again",
-            limit=limits.max_duration_s,
-            measured=duration_s,
-        )
-
-
-def check_frame_count(frames: int, limits: MediaLimits, *, at_least: bool = False) -> None:
-    if frames > limits.max_source_frames:
-        measured = f"at least {frames}" if at_least else str(frames)
-        raise TooManyFrames(
-            f"the video has {measured} frames; the most accepted is {limits.max_source_frames}: "
-            "lower its frame rate or cut it shorter",
-            limit=limits.max_source_frames,
-            measured=frames,
-        )
-
-
 @dataclass
 class StreamTally:
     """What demuxing (without decoding) saw of one stream."""
@@ -131,10 +85,14 @@ class StreamTally:
     first_pts: int | None = None
     end_pts: int | None = None  # largest pts + duration
     last_key_pts: int | None = None
+    gop: int = 0  # packets since the last keyframe, that one included
+    longest_gop: int = 0  # the most packets one decode from a keyframe may need
 
     def add(self, pts: int | None, duration: int, is_key: bool, is_corrupt: bool) -> None:
         self.packets += 1
         self.corrupt += int(is_corrupt)
+        self.gop = 1 if is_key else self.gop + 1
+        self.longest_gop = max(self.longest_gop, self.gop)
         if pts is not None:
             self.first_pts = pts if self.first_pts is None else min(self.first_pts, pts)
             end = pts + max(duration, 0)
@@ -243,9 +201,14 @@ def _demux_all(
             tallies[packet.stream.index].add(packet.pts, packet.duration or 0, packet.is_keyframe, packet.is_corrupt)
             if packet.stream.index == video.index:
                 check_frame_count(vt.packets, limits, at_least=True)
+                check_decode_cost(vt.longest_gop, limits, at_least=True)
                 span = _span_s(vt, video)
                 if span is not None:
                     check_duration(span, limits, at_least=True)
+            elif audio is not None:
+                span = _span_s(tallies[audio.index], audio)
+                if span is not None:
+                    check_duration(span, limits, at_least=True, what="audio track")
     return tallies
 
 
@@ -284,6 +247,8 @@ class _Header:
     video_codec: str
     audio_codec: str | None
     audio_rate: int | None
+    audio_channels: int
+    streams: int
     duration_s: float | None  # of the video track, else of the container
     video_track_s: float | None
     audio_track_s: float | None
@@ -315,6 +280,8 @@ def _read_header(container: av.container.InputContainer) -> _Header:
             video_codec=video.codec_context.name,
             audio_codec=audio.codec_context.name if audio else None,
             audio_rate=audio.codec_context.sample_rate if audio else None,
+            audio_channels=audio.codec_context.channels if audio else 0,
+            streams=len(container.streams),
             duration_s=_header_duration(video, container),
             video_track_s=_seconds(video.duration, video) if video.duration else None,
             audio_track_s=_seconds(audio.duration, audio) if audio and audio.duration else None,
@@ -355,8 +322,13 @@ def probe_video(path: str | Path, limits: MediaLimits) -> ProbeResult:
             raise CorruptMedia("the video track does not say its frame size; re-encode it and upload it again")
         # Limits from the header first: an over-long upload is refused without reading it all.
         check_resolution(head.width, head.height, limits)
+        check_streams(head.streams, limits)
         if head.duration_s is not None:
             check_duration(head.duration_s, limits)
+        if head.audio_track_s is not None:
+            check_duration(head.audio_track_s, limits, what="audio track")
+        if head.audio_index is not None:
+            check_audio_format(head.audio_rate or 0, head.audio_channels, limits)
         check_frame_count(head.video_frames, limits)
 
         video = container.streams[head.video_index]
@@ -385,7 +357,10 @@ def probe_video(path: str | Path, limits: MediaLimits) -> ProbeResult:
 
     duration = video_span or head.duration_s or 0.0
     check_duration(duration, limits)
+    if audio_span is not None:
+        check_duration(audio_span, limits, what="audio track")
     check_frame_count(vt.packets, limits)
+    check_decode_cost(vt.longest_gop, limits)
     with translate_av_errors(CorruptMedia, "the video is corrupt: its first frame does not decode"):
         if not _decode_first(path, head.video_index):
             raise CorruptMedia("the video is corrupt: none of its frames decode; re-encode it and upload it again")

@@ -15,7 +15,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from sightsound.media.errors import CorruptMedia
+from sightsound.media.errors import CorruptMedia, TooLong
 from sightsound.media.probe import translate_av_errors
 
 Waveform = npt.NDArray[np.float32]
@@ -24,8 +24,13 @@ Waveform = npt.NDArray[np.float32]
 SAMPLE_RATE = 16_000
 
 
-def extract_audio(path: str | Path | BinaryIO, sample_rate: int = SAMPLE_RATE) -> Waveform | None:
-    """The first audio track as mono float32 at ``sample_rate``; None when the file has no audio track."""
+def extract_audio(path: str | Path | BinaryIO, sample_rate: int = SAMPLE_RATE, *,
+                  max_duration_s: float | None = None) -> Waveform | None:
+    """The first audio track as mono float32 at ``sample_rate``; None when the file has no audio track.
+
+    With ``max_duration_s``, decoding stops with :class:`TooLong` as soon as the decoded audio passes it, so
+    a file whose header understates its audio is never decoded whole into memory.
+    """
     source = str(path) if isinstance(path, str | Path) else path
     with translate_av_errors(CorruptMedia, "the audio could not be decoded"), av.open(source, "r") as container:
         if not container.streams.audio:
@@ -33,8 +38,17 @@ def extract_audio(path: str | Path | BinaryIO, sample_rate: int = SAMPLE_RATE) -
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         chunks: list[npt.NDArray[np.float32]] = []
+        decoded = 0
         for frame in container.decode(stream):
             chunks += [f.to_ndarray()[0] for f in resampler.resample(frame)]
+            decoded += frame.samples
+            if max_duration_s is not None and frame.sample_rate and decoded / frame.sample_rate > max_duration_s:
+                raise TooLong(
+                    f"the audio lasts at least {decoded / frame.sample_rate:.1f} s; the longest accepted is "
+                    f"{max_duration_s:g} s: cut it shorter",
+                    limit=max_duration_s,
+                    measured=decoded / frame.sample_rate,
+                )
         chunks += [f.to_ndarray()[0] for f in resampler.resample(None)]
     return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
 

@@ -211,6 +211,8 @@ def _prepare_one(
             frames=settings.frames_per_clip,
             max_side=settings.frame_max_side,
             sample_rate=settings.audio_sample_rate,
+            max_audio_s=settings.max_duration_s,
+            max_decoded_frames=settings.max_decoded_frames,
         )
         if ingested.audio_url is None:
             raise NoAudioStream("the video's audio track holds no samples")

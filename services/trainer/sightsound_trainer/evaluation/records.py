@@ -24,12 +24,17 @@ from sightsound.contracts.evaluation import EvaluationProgress, EvaluationSettin
 from sightsound.db.models import Clip, Evaluation, EvaluationItem, Question, RunState, Split
 from sightsound.db.session import session_scope
 from sightsound.tasks.locks import LockSpace, TaskBusy, task_lock, unlocked
+from sightsound_trainer.run_records import gave_up_reason
 
 TERMINAL = frozenset({RunState.succeeded, RunState.failed, RunState.cancelled})
 
 
 class EvaluationSkipped(Exception):
     """The evaluation is finished, missing, or being worked on by another worker: nothing to do."""
+
+
+class EvaluationGaveUp(EvaluationSkipped):
+    """Delivered more than ``max_attempts`` times (its worker keeps dying): the evaluation was failed instead."""
 
 
 def _now() -> datetime:
@@ -71,24 +76,30 @@ class QuestionRow:
 
 def claim_evaluation(settings: Settings, evaluation_id: uuid.UUID) -> EvaluationSpec:
     """Move a queued (or orphaned running) evaluation to running; raises :class:`EvaluationSkipped` if there
-    is nothing to do."""
+    is nothing to do, :class:`EvaluationGaveUp` (after failing it) once it was delivered ``max_attempts`` times."""
     with session_scope(settings.database_url) as session:
         evaluation = session.get(Evaluation, evaluation_id, with_for_update=True)
         if evaluation is None or evaluation.state in TERMINAL:
             why = "does not exist" if evaluation is None else f"is {evaluation.state.value}"
             raise EvaluationSkipped(f"evaluation {evaluation_id} {why}")
-        evaluation.state = RunState.running
-        evaluation.attempts += 1
-        evaluation.started_at = evaluation.started_at or _now()
-        evaluation.error = None
-        return EvaluationSpec(
-            evaluation_id=evaluation.id,
-            model_ref=evaluation.model_ref,
-            benchmark=evaluation.benchmark,
-            split=evaluation.split,
-            settings=EvaluationSettings.model_validate(evaluation.settings),
-            attempt=evaluation.attempts,
-        )
+        if evaluation.attempts >= settings.max_attempts:
+            evaluation.attempts += 1
+            gave_up = gave_up_reason("evaluation", evaluation.attempts, settings.max_attempts)
+            evaluation.state, evaluation.error, evaluation.finished_at = RunState.failed, gave_up, _now()
+        else:
+            evaluation.state = RunState.running
+            evaluation.attempts += 1
+            evaluation.started_at = evaluation.started_at or _now()
+            evaluation.error = None
+            return EvaluationSpec(
+                evaluation_id=evaluation.id,
+                model_ref=evaluation.model_ref,
+                benchmark=evaluation.benchmark,
+                split=evaluation.split,
+                settings=EvaluationSettings.model_validate(evaluation.settings),
+                attempt=evaluation.attempts,
+            )
+    raise EvaluationGaveUp(f"evaluation {evaluation_id}: {gave_up}")
 
 
 def select_questions(settings: Settings, spec: EvaluationSpec) -> list[QuestionRow]:

@@ -30,6 +30,7 @@ from sightsound_student_model.inference import (
 from sightsound_student_model.student import StudentLoadError
 from sightsound_trainer.evaluation.answerers import Answerer, StudentAnswerer, TeacherAnswerer
 from sightsound_trainer.evaluation.records import (
+    EvaluationGaveUp,
     EvaluationSkipped,
     EvaluationSpec,
     QuestionRow,
@@ -154,6 +155,9 @@ def execute_evaluation(settings: Settings, evaluation_id: uuid.UUID,
                 return RunState.failed
             finish_evaluation(settings, evaluation_id, RunState.succeeded, results=results)
             return RunState.succeeded
+    except EvaluationGaveUp as gave_up:
+        log.error("fail %s", gave_up)
+        return RunState.failed
     except EvaluationSkipped as skipped:
         log.info("skip evaluation %s: %s", evaluation_id, skipped)
         return None
