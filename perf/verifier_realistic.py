@@ -57,7 +57,7 @@ from sightsound_verifier.audio import AudioClip
 from sightsound_verifier.verification import Verifier
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = ROOT / "bench" / "results" / "verifier-realistic-cpu.json"
+DEFAULT_OUT = ROOT / "perf" / "results" / "verifier-realistic-cpu.json"
 MODES = ("block", "prose")
 #: Extracted kinds that say what a labelled kind says (the prose extractor may name it more finely).
 SAME_CLAIM = {

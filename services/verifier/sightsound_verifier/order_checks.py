@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sightsound.contracts.common import ClaimKind
+from sightsound.contracts.common import ClaimKind, VerdictLabel
 from sightsound.contracts.verifier import Claim, Verdict
 from sightsound_verifier.analysis import ClipAnalysis
 from sightsound_verifier.audio import TimeRange
 from sightsound_verifier.checkers import oriented, ranges_s, resolve_window, unverifiable
 from sightsound_verifier.claim_values import Locatable, locatable, parse_order
 from sightsound_verifier.claims import asserts_presence
+from sightsound_verifier.event_spectra import event_spectra, named_shape, shaped_events
 from sightsound_verifier.loudness import silent_ranges
 from sightsound_verifier.pitch import steady_tone_segments
 from sightsound_verifier.sound_events import SoundClass
@@ -27,6 +28,11 @@ START_MARGIN_S = 0.25
 MIN_TOTAL_S = 0.2
 CLEAN_CONFIDENCE = 0.9
 OVERLAP_CONFIDENCE = 0.7
+#: Order by spectral shape: at most this confident; most events must have a clear shape.
+SHAPE_CONFIDENCE = 0.8
+SHAPED_FRACTION = 0.75
+#: Sides that name speech, singing or silence are located by their own detectors, never by shape.
+UNSHAPED = frozenset({Locatable.speech, Locatable.singing, Locatable.silence})
 
 
 def locate(kind: Locatable, clip: ClipAnalysis) -> tuple[TimeRange, ...]:
@@ -63,11 +69,7 @@ def shared(ranges: tuple[TimeRange, ...], other: tuple[TimeRange, ...]) -> float
 def other_events(clip: ClipAnalysis, besides: tuple[TimeRange, ...]) -> tuple[TimeRange, ...]:
     """Discrete sound events outside speech that lie mostly outside ``besides``."""
     events = clip.event_count(None).events
-    return tuple(
-        (s, e)
-        for s, e in events
-        if sum(max(0.0, min(e, b) - max(s, a)) for a, b in besides) <= 0.5 * (e - s)
-    )
+    return tuple((s, e) for s, e in events if sum(max(0.0, min(e, b) - max(s, a)) for a, b in besides) <= 0.5 * (e - s))
 
 
 def clip_to(ranges: tuple[TimeRange, ...], window: TimeRange | None) -> tuple[TimeRange, ...]:
@@ -107,6 +109,42 @@ class OrderChecker:
     kinds = frozenset({ClaimKind.temporal_order})
 
     def check(self, claim: Claim, clip: ClipAnalysis) -> Verdict:
+        verdict = self._located(claim, clip)
+        if verdict.verdict is VerdictLabel.unverifiable:
+            return self._by_shape(claim, clip) or verdict
+        return verdict
+
+    def _by_shape(self, claim: Claim, clip: ClipAnalysis) -> Verdict | None:
+        """Two named sounds of dependable, different spectral shape (a chime and a drum hit), where the clip's
+        events split cleanly into peaky and broadband ones: the order of the two groups; else ``None``."""
+        subject = str(claim.attributes.get("event") or claim.attributes.get("source") or "")
+        parsed = parse_order(claim.attributes.get("order"), subject)
+        if isinstance(parsed, str) or any(locatable(p) in UNSHAPED for p in parsed):
+            return None
+        a_shape, b_shape = (named_shape(phrase) for phrase in parsed)
+        if a_shape is None or b_shape is None or a_shape is b_shape:
+            return None
+        shapes = (a_shape, b_shape)
+        window, problem = resolve_window(claim, clip)
+        if problem:
+            return None
+        events = clip.event_count(window).events
+        spectra = event_spectra(clip.clip.samples, clip.clip.sample_rate, events)
+        first, second = (shaped_events(spectra, shape) for shape in shapes)
+        if not first or not second or len(first) + len(second) < SHAPED_FRACTION * len(events):
+            return None
+        before, confidence = compare_order(first, second)
+        if before is None:
+            return None
+        labels = [f"{phrase} ({shape.value} events)" for phrase, shape in zip(parsed, shapes, strict=True)]
+        earlier = labels[0] if before else labels[1]
+        summary = (
+            f"by spectral shape: {labels[0]} at {ranges_s(first)}, {labels[1]} at {ranges_s(second)}: "
+            f"{earlier} comes first"
+        )
+        return oriented(self.name, before, asserts_presence(claim), min(confidence, SHAPE_CONFIDENCE), summary)
+
+    def _located(self, claim: Claim, clip: ClipAnalysis) -> Verdict:
         raw = claim.attributes.get("order")
         if raw is None:
             return unverifiable(self.name, 'the claim names no order (e.g. order="speech before music")')

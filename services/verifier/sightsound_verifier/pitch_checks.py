@@ -18,13 +18,25 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from sightsound.contracts.common import ClaimKind
 from sightsound.contracts.verifier import Claim, Verdict
 from sightsound_verifier.analysis import ClipAnalysis
+from sightsound_verifier.audio import TimeRange
 from sightsound_verifier.checkers import oriented, resolve_window, unverifiable
 from sightsound_verifier.claim_values import Locatable, parse_hz, subject_kind
 from sightsound_verifier.claims import asserts_presence
-from sightsound_verifier.pitch import STEADY_SEMITONES, PitchAnalysis, PitchDirection, analyze_pitch
+from sightsound_verifier.event_spectra import Shape, event_spectra
+from sightsound_verifier.loudness import theil_sen_slope
+from sightsound_verifier.pitch import (
+    STEADY_SEMITONES,
+    TREND_SEMITONES,
+    PitchAnalysis,
+    PitchDirection,
+    analyze_pitch,
+    hz_to_semitones,
+)
 
 SUPPORT_SEMITONES = 1.0
 CONTRADICT_SEMITONES = 2.0
@@ -39,6 +51,13 @@ FALLING = frozenset({"falling", "falls", "down", "decreasing", "lower", "descend
 STEADY = frozenset({"steady", "constant", "stable", "flat", "same", "unchanged", "monotone"})
 HIGH = frozenset({"high", "high-pitched", "shrill", "squeaky", "piercing", "very high"})
 LOW = frozenset({"low", "low-pitched", "deep", "bass", "very low", "rumbling"})
+TREND_WORDS = ((RISING, PitchDirection.rising), (FALLING, PitchDirection.falling), (STEADY, PitchDirection.steady))
+#: Trend from the strongest partial of each event (no pitch track): at least this many events, this share of
+#: steps in the claimed direction, no step over this (a jump to another partial), at most this confident.
+MIN_SERIES = 3
+CONSISTENT_STEPS = 0.75
+MAX_STEP_SEMITONES = 7.0
+EVENT_PEAK_CONFIDENCE = 0.85
 
 
 def semitones(a_hz: float, b_hz: float) -> float:
@@ -72,6 +91,11 @@ class PitchChecker:
             "change_semitones": analysis.change_semitones,
             "direction": analysis.direction.value,
         }
+        if not voice and (not analysis.has_pitch or analysis.direction is PitchDirection.unclear):
+            # pYIN found no pitch or no trend (chimes above its range): the strongest partial of each event
+            trend = self._event_peaks(raw, clip, window, asserts_presence(claim), evidence)
+            if trend is not None:
+                return trend
         if not analysis.has_pitch:
             return unverifiable(self.name, f"no clear pitch in the {frames}: {analysis.note}", **evidence)
         asserted = asserts_presence(claim)
@@ -87,6 +111,35 @@ class PitchChecker:
         if raw in STEADY:
             return self._trend(PitchDirection.steady, analysis, asserted, evidence)
         return unverifiable(self.name, f"pitch value {raw!r} not understood", **evidence)
+
+    def _event_peaks(
+        self, raw: str, clip: ClipAnalysis, window: TimeRange | None, asserted: bool, evidence: dict[str, Any]
+    ) -> Verdict | None:
+        """A trend claim over a series of peaky events (chimes above pYIN's range): the strongest partial of each."""
+        claimed = next((d for words, d in TREND_WORDS if raw in words), None)
+        if claimed is None:
+            return None
+        events = clip.event_count(window).events
+        spectra = event_spectra(clip.clip.samples, clip.clip.sample_rate, events)
+        if len(spectra) < MIN_SERIES or sum(s.shape is Shape.peaky for s in spectra) < len(spectra) - 1:
+            return None
+        semis = hz_to_semitones(np.array([s.peak_hz for s in spectra]))
+        steps = np.diff(semis)
+        evidence["event_peaks_hz"] = [round(s.peak_hz, 1) for s in spectra]
+        if np.any(np.abs(steps) > MAX_STEP_SEMITONES):  # the strongest partial jumped: no trend to read
+            return None
+        change = float(theil_sen_slope(np.arange(len(semis), dtype=np.float64), semis) * (len(semis) - 1))
+        if change >= TREND_SEMITONES and np.mean(steps > 0) >= CONSISTENT_STEPS:
+            found = PitchDirection.rising
+        elif change <= -TREND_SEMITONES and np.mean(steps < 0) >= CONSISTENT_STEPS:
+            found = PitchDirection.falling
+        elif abs(change) < STEADY_SEMITONES and np.all(np.abs(steps) < STEADY_SEMITONES):
+            found = PitchDirection.steady
+        else:
+            return None
+        summary = f"strongest partial of {len(spectra)} peaky events: {found.value}, {change:+.1f} semitones"
+        confidence = 0.7 if found is PitchDirection.steady else min(EVENT_PEAK_CONFIDENCE, 0.5 + 0.15 * abs(change))
+        return oriented(self.name, found is claimed, asserted, confidence, summary, **evidence)
 
     def _frequency(self, hz: float, found: PitchAnalysis, asserted: bool, evidence: dict[str, Any]) -> Verdict:
         assert found.median_hz is not None and found.low_hz is not None and found.high_hz is not None

@@ -67,7 +67,11 @@ _CLAUSE = re.compile(
     r";|\bbut\b|, whereas\b|, although\b|, and (?=(?:then )?(?:a|an|the|someone|somebody|he|she|they|it|there|we"
     r"|people|music)\b)"
 )
-_ORDER = re.compile(r"\b(before|after|followed by|and then|then|until|prior to)\b")
+_ORDER = re.compile(
+    r"\b((?:and )?(?:a (?:moment|second|few seconds|little|bit|short while) later|shortly after(?:wards)?"
+    r"|soon after(?:wards)?|afterwards)|before|after|followed by|and then|then|until|prior to)\b"
+)
+_PER_MINUTE = re.compile(r"\b(\d+(?:\.\d+)?) ?beats (?:per|a|each) minute\b")
 _QUOTED = re.compile(r"[\"“]([^\"”]{1,200})[\"”]|'([^']{2,200})'")
 _AFTER_NEGATION = re.compile(r"^\W{0,3}(?:is |are |was |were |can |could )?(?:not|n't|never|cannot)\b")
 _NEGATED_AFTER = re.compile(r"\b(?:not|never|no longer)\b|n't\b")
@@ -113,6 +117,7 @@ def claims_from_prose(text: str) -> list[ProseClaim]:
 
 def sentence_claims(sentence: str) -> list[tuple[str, dict[str, str]]]:
     """``(rule, pairs)`` of one lower-case sentence."""
+    sentence = _PER_MINUTE.sub(r"\1 bpm", sentence)  # "90 beats per minute" is a tempo, not 90 beats
     hedged = bool(mod.HEDGES.search(sentence))
     window = mod.window(sentence)
     out: list[tuple[str, dict[str, str]]] = []
@@ -194,9 +199,14 @@ def _clause_claims(clause: str, sentence: str) -> list[tuple[str, dict[str, str]
             continue
         later = hits[position + 1].start if position + 1 < len(hits) else len(clause)
         polarity = "no" if _NEGATED_AFTER.search(clause[hit.end : later]) else "yes"
-        aspects = {} if hit.term.family == INSTRUMENT else _aspects(clause, hit, first=position == 0)
-        if not aspects:
-            out.append(("instrument" if hit.term.family == INSTRUMENT else "presence", {**pairs, "present": polarity}))
+        aspects = _aspects(clause, hit, first=position == 0)
+        if hit.term.family == INSTRUMENT:  # the identity is one claim; what it plays (a tempo) is checkable
+            aspects = {k: v for k, v in aspects.items() if k == "tempo"}
+            out.append(("instrument", {**pairs, "present": polarity}))
+            pairs = {k: v for k, v in pairs.items() if k != "instrument"}
+        elif not aspects or aspects == {"loudness": "quiet"}:
+            # "quiet music plays": the music is claimed as well as its level (quiet is no proof of sound)
+            out.append(("presence", {**pairs, "present": polarity}))
         out += [(key, {**pairs, key: value, "present": polarity}) for key, value in aspects.items()]
     return out
 
@@ -254,7 +264,8 @@ def _subject(hit: TermHit) -> str:
         return "music"
     if family in {SPEECH, SINGING, MUSIC, SILENCE}:
         return {SPEECH: "speech", SINGING: "singing", MUSIC: "music", SILENCE: "silence"}[family]
-    return f"{hit.term.source} {hit.term.event}".strip() if hit.term.source else hit.term.event
+    event = hit.text if hit.term.event == "impact" else hit.term.event  # a snap, a thump: the word itself
+    return f"{hit.term.source} {event}".strip() if hit.term.source else event
 
 
 def _first_hit(text: str, sentence: str) -> TermHit | None:

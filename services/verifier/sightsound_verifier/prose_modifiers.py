@@ -110,7 +110,7 @@ def window(clause: str) -> str | None:
         seconds = number(match.group(2))
         if seconds is not None:
             return f"{side} {_fmt(seconds)}s"
-    match = re.search(rf"\b(?:between|from) ({_N}) (?:s |sec\w* )?(?:and|to) ({_N}) sec", clause)
+    match = re.search(rf"\b(?:between|from) ({_N}) (?:s |sec\w* )?(?:and|to) ({_N}) ?(?:s|secs?|seconds?)\b", clause)
     if match:
         a, b = number(match.group(1)), number(match.group(2))
         if a is not None and b is not None and b > a:
@@ -214,37 +214,78 @@ def loudness(clause: str) -> str | None:
     return None
 
 
+_PITCH_DIRECTIONS: Final = (
+    ("rising", r"rises?|rising|go(?:es|ing)? (?:\w+ )?up|climbs?|climbing|increases?|ascends?|ascending", "higher"),
+    ("falling", r"falls?|falling|drops?|dropping|go(?:es|ing)? (?:\w+ )?down|decreases?|descends?|descending", "lower"),
+)
+_PITCHED = r"(?:pitch|tone|note|notes|melody|voice|frequency)"
+_CHANGE = r"(?:gets?|getting|grows?|growing|becomes?|becoming|go(?:es)?|going|steps?)"
+_LEVEL = r"(?:voice|tone|pitch|note|sound)s? (?:is|are|sounds?|seems?|feels?)\s+(?:to be\s+)?(?:(?:fairly|quite|very"
+_LEVEL += r"|rather|pretty|relatively|somewhat)\s+)?"
+
+
 def pitch(clause: str) -> str | None:
-    """Pitch register, direction, or a frequency with an optional bound (``<200Hz``)."""
+    """Pitch register, direction, or a frequency with an optional bound (``<200Hz``).
+
+    >>> [pitch(c) for c in ("the beeps rise in pitch", "each seems lower than the one before", "a fairly high voice")]
+    ['rising', 'falling', 'high']
+    """
     match = re.search(rf"\b(?:(about|around|{_BOUND_RE}) )?(\d+(?:\.\d+)?) ?(k?hz)\b", clause)
     if match:
         return f"{_bound(match.group(1))}{match.group(2)}{'kHz' if match.group(3) == 'khz' else 'Hz'}"
+    for direction, verbs, more in _PITCH_DIRECTIONS:
+        adjective = "rising|ascending" if direction == "rising" else "falling|descending"
+        if re.search(
+            rf"\b{_PITCHED} (?:\w+ )?(?:{verbs})\b|\b(?:{verbs}) (?:\w+ )?in pitch\b"
+            rf"|\b(?:{adjective}) (?:pitch|tone|notes?)\b|\b{more} and {more}\b|\b{more} (?:each|every) time\b"
+            rf"|\b{_CHANGE} (?:\w+ )?{more}\b(?! than)"
+            rf"|\b{more}(?:[- ]pitched)? than the (?:(?:one|note|tone|sound)s? (?:before|earlier)"
+            r"|(?:previous|last) one)\b",
+            clause,
+        ):
+            return direction
     if re.search(
-        r"\bpitch (?:rises|goes up|climbs|increases)\b|\brising (?:pitch|tone)\b|\bhigher and higher\b", clause
+        r"\b(?:same|constant|steady|unchanging|unchanged|one|single|identical|fixed) (?:pitch|note|tone)\b"
+        r"|\bpitch (?:stays|remains|is) (?:the same|constant|steady|unchanged)\b",
+        clause,
     ):
-        return "rising"
-    if re.search(r"\bpitch (?:falls|drops|goes down|decreases)\b|\bfalling (?:pitch|tone)\b", clause):
-        return "falling"
-    if re.search(r"\bhigh[- ]pitched\b|\bshrill\b|\bsqueaky\b|\bhigh (?:pitch|note|tone|voice)", clause):
+        return "steady"
+    if re.search(
+        rf"\bhigh[- ]pitched\b|\bshrill\b|\bsqueaky\b|\bhigh (?:pitch|note|tone|voice)|\b{_LEVEL}high\b"
+        r"|\b(?:fairly|quite|very|rather) high (?:voice|pitch)",
+        clause,
+    ):
         return "high"
-    if re.search(r"\blow[- ]pitched\b|\bdeep (?:voice|tone|sound|rumble|hum)|\blow (?:pitch|note|tone|voice)", clause):
+    if re.search(
+        rf"\blow[- ]pitched\b|\bdeep (?:voice|tone|sound|rumble|hum)|\blow (?:pitch|note|tone|voice)"
+        rf"|\b{_LEVEL}(?:low|deep)\b",
+        clause,
+    ):
         return "low"
     return None
 
 
+_PACE = r"(?:tempo|pace|rhythm|beat|groove|music) (?:is|seems|sounds|feels)(?: to be)? (?:(?:quite|very|rather|pretty"
+_PACE += r"|fairly) )?"
+
+
 def tempo(clause: str) -> str | None:
-    match = re.search(rf"\b(?:(about|around|{_BOUND_RE}) )?(\d+(?:\.\d+)?) ?(?:bpm|beats per minute)\b", clause)
+    match = re.search(
+        rf"\b(?:(about|around|roughly|approximately|nearly|close to|{_BOUND_RE}) )?(\d+(?:\.\d+)?) ?"
+        r"(?:bpm|beats (?:per|a|each) minute)\b",
+        clause,
+    )
     if match:
         return f"{_bound(match.group(1))}{match.group(2)}bpm"
     if re.search(
         r"\b(?:fast|rapid|quick|upbeat|brisk|lively|energetic)\b[- ]?(?:\w+ )?(?:tempo|pace|rhythm|beat|music"
-        r"|melody|song|tune)\b|\b(?:tempo|pace|rhythm|beat) is (?:fast|quick|rapid)\b",
+        rf"|melody|song|tune)\b|\b{_PACE}(?:fast|quick|rapid|brisk|upbeat)\b",
         clause,
     ):
         return "fast"
     if re.search(
         r"\b(?:slow|leisurely|languid)\b[- ]?(?:\w+ )?(?:tempo|pace|rhythm|beat|music|melody|song|tune)\b"
-        r"|\b(?:tempo|pace|rhythm|beat) is slow\b",
+        rf"|\b{_PACE}(?:slow|relaxed|leisurely)\b",
         clause,
     ):
         return "slow"

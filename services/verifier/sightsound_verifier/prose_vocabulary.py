@@ -56,7 +56,8 @@ TERMS: Final[tuple[Term, ...]] = (
         "music",
         MUSIC,
         r"music|musical|melod(?:y|ies|ic)|tunes?|songs?|instrumental|soundtrack|orchestra(?:l)?|symphony|concert"
-        r"|jazz|band|ensemble|chords?|notes?|jingle|theme music|background music|beat|beats|riff",
+        r"|jazz|band|ensemble|chords?|notes?|jingle|theme music|background music|beat|beats|riff|rhythms?|grooves?"
+        r"|percussion|drum (?:break|loop|pattern|groove)s?",
     ),
     # instruments (the identity needs a tagger; music presence is checkable)
     _t(
@@ -114,6 +115,13 @@ TERMS: Final[tuple[Term, ...]] = (
         r"bang(?:s|ing|ed)?|thud(?:s|ding)?|crash(?:es|ing|ed)?|thump(?:s|ing)?|clatter(?:s|ing)?|clank(?:s|ing)?"
         r"|smash(?:es|ing)?|shatter(?:s|ing)?|pop(?:s|ping)?|snap(?:s|ping)?|crack(?:s|ing)?|click(?:s|ing|ed)?"
         r"|tap(?:s|ping)?|clink(?:s|ing)?|hammer(?:s|ing)?|stomp(?:s|ing)?",
+    ),
+    _t(
+        "hit",
+        "drum",
+        SOUND,
+        r"drum ?(?:hits?|strokes?|strikes?)|drums? (?:is|are|gets?|being) (?:struck|hit|beaten|tapped)"
+        r"|(?:is|are|gets?|being) (?:struck|hit|beaten)|strikes? (?:of|on) (?:a|the) drum",
     ),
     _t("footsteps", "person", SOUND, r"footsteps?|footfalls?"),
     _t("clap", "person", SOUND, r"clap(?:s|ping|ped)?|applause|applaud(?:s|ing)?|cheer(?:s|ing)?"),
