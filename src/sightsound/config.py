@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     teacher_url: str = Field("http://127.0.0.1:8001", description="Base URL of the teacher service.")
     verifier_url: str = Field("http://127.0.0.1:8002", description="Base URL of the verifier service.")
     http_timeout_s: float = Field(300.0, gt=0, description="Timeout of one call to teacher or verifier.")
+    max_request_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest body of any other request (JSON), counted while it is read, "
+        "chunked or not; uploads (and base64 audio) have SIGHTSOUND_MAX_UPLOAD_BYTES.",
+    )
     task_max_retries: int = Field(5, ge=0, description="Retries of a stage on transient HTTP errors.")
     task_retry_backoff_s: float = Field(2.0, ge=0, description="First retry delay; doubles each time.")
     traces_per_question: int = Field(4, ge=1, le=64, description="K: chains of thought per question.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from sightsound.body_limit import install_body_limit
 from sightsound.config import Settings, get_settings
 from sightsound.tasks.dispatch import Dispatcher
 from sightsound.web import ServiceMetrics, install_problem_handlers
@@ -20,6 +21,7 @@ from sightsound_api.routes import (
     traces,
     training_runs,
 )
+from sightsound_api.uploads import body_caps
 
 DESCRIPTION = """
 SightSound turns audio-visual clips into verified audio reasoning traces (SightSound-R1).
@@ -43,4 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics.install(app)
     for module in (health, clips, jobs, traces, datasets, training_runs, stats, evaluations, checkpoints, student):
         app.include_router(module.router)
+    # Last, so the body cap is the outermost layer: a body is counted while it is read (issue 12B, finding 3).
+    install_body_limit(app, settings.max_request_bytes, body_caps(settings), openai_paths={"/v1/chat/completions"})
     return app

@@ -17,6 +17,8 @@ from sightsound.media.store import MediaStore, original_key
 from sightsound.web import ProblemError
 
 CHUNK = 1 << 20
+#: Room for multipart framing and the other form fields around the file.
+FORM_OVERHEAD_BYTES = 64 * 1024
 
 #: HTTP status for each media error code: 415 when it is not a video at all, 422 when it is one we refuse.
 MEDIA_ERROR_STATUS = {
@@ -28,6 +30,14 @@ MEDIA_ERROR_STATUS = {
     "resolution_too_large": 422,
     "too_many_frames": 422,
 }
+
+
+def body_caps(settings: Settings) -> dict[str, int]:
+    """The body cap of each route that takes an upload (the others get ``max_request_bytes``); base64 audio in an
+    OpenAI request grows the file by a third."""
+    upload = settings.max_upload_bytes + FORM_OVERHEAD_BYTES
+    return {"/v1/clips": upload, "/v1/student/answer": upload,
+            "/v1/chat/completions": settings.max_upload_bytes * 4 // 3 + FORM_OVERHEAD_BYTES}
 
 
 @dataclass

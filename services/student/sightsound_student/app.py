@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from sightsound.body_limit import install_body_limit
 from sightsound.config import Settings, get_settings
 from sightsound.contracts.student import StudentAnswerRequest, StudentAnswerResponse, Timings
 from sightsound.db.session import session_scope
@@ -219,4 +220,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with session_scope(settings.database_url) as session:
             return model_list(session, list(settings.student_base_models))
 
+    # Last: the outermost layer. Audio travels base64 in JSON (a third larger than the file).
+    audio_body = settings.max_upload_bytes * 4 // 3 + 64 * 1024
+    install_body_limit(app, settings.max_request_bytes, {"/v1/answer": audio_body, "/v1/chat/completions": audio_body},
+                       openai_paths=OPENAI_PATHS)
     return app

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Counter
 
+from sightsound.body_limit import install_body_limit
 from sightsound.config import Settings, get_settings
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse, TeacherTrace
 from sightsound.web import ProblemError, ServiceMetrics, install_problem_handlers, problem_openapi_responses
@@ -206,4 +207,5 @@ def create_app(settings: Settings | None = None, backend: TeacherBackend | None 
             rounds=len(drawn.calls),
         )
 
+    install_body_limit(app, settings.max_request_bytes)  # last: the outermost layer
     return app

@@ -12,6 +12,7 @@ import numpy as np
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from sightsound.body_limit import install_body_limit
 from sightsound.config import Settings, get_settings
 from sightsound.contracts.verifier import VerifyRequest, VerifyResponse
 from sightsound.web import ProblemError, ServiceMetrics, install_problem_handlers, problem_openapi_responses
@@ -134,4 +135,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "checkers": [checker.name for checker in verifier.router.checkers],
         }
 
+    install_body_limit(app, settings.max_request_bytes)  # last: the outermost layer
     return app
