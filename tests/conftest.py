@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from sqlalchemy import create_engine, text
@@ -19,6 +20,10 @@ from sightsound.db.migrate import upgrade
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+#: The internal services' shared token in tests: every Settings() of the session (and every process a test
+#: starts) has it; the kernel's clients send it, and tests calling a service app directly send SERVICE_HEADERS.
+TEST_SERVICE_TOKEN = os.environ.setdefault("SIGHTSOUND_SERVICE_TOKEN", "test-service-token-" + uuid.uuid4().hex)
+SERVICE_HEADERS = {"Authorization": f"Bearer {TEST_SERVICE_TOKEN}"}
 
 PG_ADMIN_URL = os.environ.get("SIGHTSOUND_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE_URL = os.environ.get("SIGHTSOUND_TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -107,7 +112,32 @@ def settings(database_url: str, redis_url: str, media_root: Path) -> Settings:
         teacher_seed=0,
         task_max_retries=2,
         task_retry_backoff_s=0.5,
+        service_token=TEST_SERVICE_TOKEN,
     )
+
+
+
+
+@pytest.fixture(scope="module")
+def api_keys(database_url: str) -> dict[str, str]:
+    """One API key per scope in this module's database (``api_keys["admin"]`` grants everything)."""
+    from sightsound.auth import SCOPES
+    from sightsound.db.keys import create_key
+    from sightsound.db.session import session_scope
+
+    with session_scope(database_url) as session:
+        return {scope: create_key(session, f"tests ({scope})", [scope]).secret for scope in SCOPES}
+
+
+@pytest.fixture(scope="module")
+def api_key(api_keys: dict[str, str]) -> str:
+    """An admin key of this module's database: what the API tests send unless they test scopes."""
+    return api_keys["admin"]
+
+
+@pytest.fixture(scope="module")
+def auth_headers(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
 
 
 @pytest.fixture(scope="session")
@@ -127,3 +157,17 @@ def silent_track_clip(clip_dir: Path) -> Path:
     from sightsound_devdata.demo_clip import silent_video_clip
 
     return silent_video_clip(clip_dir / "noaudio.mp4")
+
+
+class BearerByUrl(httpx.Auth):
+    """Sends each base URL its own bearer token (the API key to the API, the service token to a service)."""
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        self.tokens = tokens
+
+    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+        for prefix, token in self.tokens.items():
+            if str(request.url).startswith(prefix):
+                request.headers["Authorization"] = f"Bearer {token}"
+                break
+        yield request

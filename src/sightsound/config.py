@@ -6,12 +6,33 @@ from it by ``sightsound settings --markdown``). Outside development, unsafe defa
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+#: Passwords the repository itself ships (docker-compose.yml's default, deploy/gpu.env's placeholder).
+COMPOSE_DEFAULT_PASSWORDS = frozenset({"sightsound", "change-me"})
+#: Shortest service token production accepts.
+MIN_PRODUCTION_SECRET = 32
+
+
+def _database_password(url: str) -> str:
+    try:
+        return make_url(url).password or ""
+    except ArgumentError:
+        return ""
+
+
+def secret_value(secret: SecretStr | None) -> str | None:
+    """The secret's text, or ``None`` when unset or empty."""
+    return (secret.get_secret_value() or None) if secret is not None else None
 
 
 class Settings(BaseSettings):
@@ -89,8 +110,8 @@ class Settings(BaseSettings):
     teacher_openai_model: str = Field(
         "Qwen/Qwen2.5-VL-32B-Instruct", description="Model name sent to the OpenAI-compatible server."
     )
-    teacher_openai_api_key: str | None = Field(
-        None, description="Bearer token for the OpenAI-compatible server (none for a local vLLM)."
+    teacher_openai_api_key: SecretStr | None = Field(
+        None, description="Bearer token for the OpenAI-compatible server (vLLM's `--api-key`; compose sets it)."
     )
     teacher_openai_timeout_s: float = Field(300.0, gt=0, description="Timeout of one chat request, in seconds.")
     teacher_openai_max_retries: int = Field(
@@ -173,8 +194,8 @@ class Settings(BaseSettings):
         description="Audio-LLM model name (`openai`), or model dir / hub id (`transformers`; `tiny-random` "
         "builds a tiny Qwen2-Audio with random weights, for tests).",
     )
-    verifier_llm_api_key: str | None = Field(
-        None, description="Bearer token for the `openai` audio-LLM checker, if its server needs one."
+    verifier_llm_api_key: SecretStr | None = Field(
+        None, description="Bearer token for the `openai` audio-LLM checker (vLLM's `--api-key`; compose sets it)."
     )
     verifier_llm_audio_part: Literal["audio_url", "input_audio"] = Field(
         "audio_url",
@@ -233,11 +254,54 @@ class Settings(BaseSettings):
     # --- API ------------------------------------------------------------------------------------
     api_public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in `Location` headers.")
 
+    # --- authentication (README "Security") -------------------------------------------------------
+    auth: Literal["on", "off"] = Field(
+        "on",
+        description="`off` serves the API without keys and the internal services without the service token: "
+        "development only (`SIGHTSOUND_ENVIRONMENT=development`); every response then carries "
+        "`X-SightSound-Auth: disabled`.",
+    )
+    service_token: SecretStr = Field(
+        SecretStr(""),
+        description="Shared secret the internal services (teacher, verifier, student) require as "
+        "`Authorization: Bearer`; the workers and the API send it. Empty: they refuse every request but health.",
+    )
+    api_key: SecretStr | None = Field(
+        None, description="API key the `sightsound` CLI sends to the API (its `--api-key` wins); the services "
+        "ignore it."
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token that may read `/metrics` only (a Prometheus scraper); API keys with the "
+        "`read` scope (or the service token, on internal services) work too."
+    )
+
+    def env(self) -> dict[str, str | None]:
+        """These settings as ``SIGHTSOUND_*`` variables, secrets included (for processes this one starts);
+        ``None`` for unset optional settings."""
+        spelled: dict[str, str | None] = {}
+        for name, value in self.model_dump(mode="json").items():
+            raw = getattr(self, name)
+            if isinstance(raw, SecretStr):
+                value = raw.get_secret_value()
+            spelled[f"SIGHTSOUND_{name.upper()}"] = (
+                None if value is None else value if isinstance(value, str) else json.dumps(value)
+            )
+        return spelled
+
     @model_validator(mode="after")
     def _refuse_unsafe_production_defaults(self) -> Settings:
+        if self.auth == "off" and self.environment != "development":
+            raise ValueError("SIGHTSOUND_AUTH=off is for development only (SIGHTSOUND_ENVIRONMENT=development)")
         if self.environment == "production":
             if "postgres@127.0.0.1" in self.database_url:
                 raise ValueError("SIGHTSOUND_DATABASE_URL must be set explicitly in production")
+            if _database_password(self.database_url) in COMPOSE_DEFAULT_PASSWORDS:
+                raise ValueError("the database password is the compose default; set POSTGRES_PASSWORD (and with it "
+                                 "SIGHTSOUND_DATABASE_URL) to a secret of your own")
+            token = self.service_token.get_secret_value()
+            if len(token) < MIN_PRODUCTION_SECRET or token in COMPOSE_DEFAULT_PASSWORDS:
+                raise ValueError(f"SIGHTSOUND_SERVICE_TOKEN must be a random secret of at least "
+                                 f"{MIN_PRODUCTION_SECRET} characters in production (e.g. `openssl rand -hex 32`)")
             if self.teacher_backend == "transformers" and self.teacher_model == "tiny-random":
                 raise ValueError("SIGHTSOUND_TEACHER_MODEL=tiny-random is a random model; set a real one")
             if self.verifier_audio_llm == "transformers" and self.verifier_llm_model == "tiny-random":

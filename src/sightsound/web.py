@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -21,6 +21,9 @@ PROBLEM_TYPE_BASE = "https://sightsound.dev/problems/"
 
 class ProblemError(Exception):
     """Raise anywhere in a request to answer with an ``application/problem+json`` body."""
+
+    #: Headers the response carries (``WWW-Authenticate`` on a 401, say).
+    headers: Mapping[str, str] | None = None
 
     def __init__(self, status: int, detail: str, *, kind: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -42,6 +45,11 @@ def problem_response(status: int, detail: str, kind: str | None = None, **extra:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
+def _with_headers(response: JSONResponse, headers: Mapping[str, str] | None) -> JSONResponse:
+    response.headers.update(headers or {})
+    return response
+
+
 def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
     errors = []
     parts = []
@@ -56,7 +64,7 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(exc.status, exc.detail, exc.kind, **exc.extra)
+        return _with_headers(problem_response(exc.status, exc.detail, exc.kind, **exc.extra), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -65,11 +73,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(exc.status_code, str(exc.detail))
+        return _with_headers(problem_response(exc.status_code, str(exc.detail)), exc.headers)
 
     @app.exception_handler(HTTPException)
     async def _fastapi_http(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem_response(exc.status_code, str(exc.detail))
+        return _with_headers(problem_response(exc.status_code, str(exc.detail)), exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -119,7 +127,9 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
-    def install(self, app: FastAPI) -> None:
+    def install(self, app: FastAPI, dependencies: Sequence[Any] = ()) -> None:
+        """Measure every request and serve ``/metrics`` (behind ``dependencies``: the API's scope check)."""
+
         @app.middleware("http")
         async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
             start = time.perf_counter()
@@ -130,7 +140,7 @@ class ServiceMetrics:
             self.requests.labels(self.service, request.method, path, str(response.status_code)).inc()
             return response
 
-        @app.get("/metrics", include_in_schema=False)
+        @app.get("/metrics", include_in_schema=False, dependencies=list(dependencies))
         def _metrics() -> Response:
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -40,9 +40,12 @@ def _detail(response: httpx.Response) -> str:
 
 
 class ApiClient:
-    def __init__(self, base_url: str, timeout_s: float = 120.0, transport: httpx.BaseTransport | None = None):
+    def __init__(self, base_url: str, timeout_s: float = 120.0, transport: httpx.BaseTransport | None = None, *,
+                 api_key: str | None = None):
+        """``api_key``: sent as ``Authorization: Bearer`` (the CLI's ``--api-key`` or ``SIGHTSOUND_API_KEY``)."""
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport, headers=headers)
 
     def close(self) -> None:
         self._client.close()
@@ -59,7 +62,10 @@ class ApiClient:
         except httpx.HTTPError as exc:
             raise ApiError(None, f"cannot reach the API at {self.base_url}: {exc}", method, path) from exc
         if response.status_code >= 400:
-            raise ApiError(response.status_code, _detail(response), method, path)
+            detail = _detail(response)
+            if response.status_code == 401:
+                detail += " (the CLI sends --api-key or SIGHTSOUND_API_KEY)"
+            raise ApiError(response.status_code, detail, method, path)
         return response
 
     def get(self, path: str, **params: Any) -> Any:

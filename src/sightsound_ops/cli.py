@@ -38,6 +38,9 @@ def cmd_stack_up(settings: Settings, args: argparse.Namespace) -> int:
     print(f"starting api, teacher, verifier and worker (logs in {args.log_dir}) ...", flush=True)
     with stack:
         print(f"SightSound is up: API {stack.api_url} (docs {stack.api_url}/docs); Ctrl-C stops it", flush=True)
+        if stack.api_key:
+            print(f"this run's admin API key (revoked when the stack stops): {stack.api_key}\n"
+                  f"  export SIGHTSOUND_API_KEY={stack.api_key}", flush=True)
         stop = False
 
         def _stop(*_: object) -> None:
@@ -78,8 +81,6 @@ def _summarize_clip(clip: dict[str, Any]) -> str:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     """The main job at this stage: start the stack and push a generated clip through it."""
-    import httpx
-
     from sightsound_devdata.demo_clip import DEMO_CHOICES, DEMO_QUESTION, demo_clip
     from sightsound_ops.stack import Stack
 
@@ -97,7 +98,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     stack.start()
     try:
         with clip_path.open("rb") as fh:
-            response = httpx.post(
+            response = stack.http.post(
                 f"{stack.api_url}/v1/clips",
                 files={"video": ("demo.mp4", fh, "video/mp4")},
                 data={
@@ -114,14 +115,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         deadline = time.monotonic() + args.timeout
         state = job["state"]
         while time.monotonic() < deadline:
-            job = httpx.get(f"{stack.api_url}/v1/jobs/{job['id']}", timeout=10).json()
+            job = stack.http.get(f"{stack.api_url}/v1/jobs/{job['id']}", timeout=10).json()
             if job["state"] != state:
                 state = job["state"]
                 print(f"  job {job['id']}: {state}", flush=True)
             if state in ("accepted", "rejected", "no_consensus", "failed"):
                 break
             time.sleep(0.5)
-        clip = httpx.get(f"{stack.api_url}/v1/clips/{job['clip_id']}", timeout=10).json()
+        clip = stack.http.get(f"{stack.api_url}/v1/clips/{job['clip_id']}", timeout=10).json()
         print(_summarize_clip(clip))
         if args.keep_running:
             print(f"the stack keeps running: API {stack.api_url}/docs ; Ctrl-C stops it", flush=True)
@@ -142,6 +143,61 @@ def cmd_requeue_stuck(settings: Settings, args: argparse.Namespace) -> int:
     dispatcher = Dispatcher(settings)
     report = requeue_stuck(settings, older_than_s=args.older_than, send=dispatcher.enqueue)
     print(json.dumps(report.as_dict(), indent=2))
+    return 0
+
+
+def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> int:
+    from sightsound.db.keys import create_key
+    from sightsound.db.session import session_scope
+
+    try:
+        with session_scope(settings.database_url) as session:
+            created = create_key(session, args.name, args.scopes)
+            key_id, prefix, scopes = created.key.id, created.key.prefix, created.key.scopes
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"id": str(key_id), "name": args.name, "prefix": prefix, "scopes": scopes,
+                          "secret": created.secret}))
+        return 0
+    print(f"created key {key_id} ({prefix}…, scopes {','.join(scopes)}) for {args.name!r}", file=sys.stderr)
+    print("the secret is shown once; only its hash is stored:", file=sys.stderr)
+    print(created.secret)
+    return 0
+
+
+def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
+    from sightsound.db.keys import list_keys
+    from sightsound.db.session import session_scope
+
+    with session_scope(settings.database_url) as session:
+        keys = list_keys(session, include_revoked=args.all)
+        rows = [{"id": str(k.id), "name": k.name, "prefix": k.prefix, "scopes": k.scopes,
+                 "created_at": k.created_at.isoformat(),
+                 "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+                 "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in keys]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        state = f"revoked {row['revoked_at'][:19]}" if row["revoked_at"] else "active"
+        used = (row["last_used_at"] or "never")[:19]
+        print(f"{row['id']}  {row['prefix']}…  {','.join(row['scopes']):<24} {state:<27} last used {used}  "
+              f"{row['name']}")
+    return 0
+
+
+def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from sightsound.db.keys import revoke_key
+    from sightsound.db.session import session_scope
+
+    with session_scope(settings.database_url) as session:
+        key = revoke_key(session, args.id)
+        if key is None:
+            print(f"error: no key {args.id!r} (give its id or its prefix; see `sightsound keys list`)", file=sys.stderr)
+            return 2
+        print(f"revoked {key.id} ({key.prefix}…, {key.name}); requests with it now get 401")
     return 0
 
 
@@ -187,6 +243,25 @@ def build_parser() -> argparse.ArgumentParser:
     requeue = jobs_sub.add_parser("requeue-stuck", help="re-enqueue jobs whose state has not moved")
     requeue.add_argument("--older-than", type=float, default=get_settings().stuck_after_s, metavar="SECONDS")
     requeue.set_defaults(func=cmd_requeue_stuck)
+    from sightsound.auth import SCOPE_HELP
+
+    keys = sub.add_parser("keys", help="API keys: create (the secret is shown once), list, revoke")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser(
+        "create", help="create a key; prints its secret once",
+        epilog="scopes: " + "; ".join(f"{name}: {what}" for name, what in SCOPE_HELP.items()))
+    create.add_argument("--name", required=True, help="who or what uses the key")
+    create.add_argument("--scopes", required=True, help="comma-separated: read,submit,train,admin")
+    create.add_argument("--json", action="store_true", help="one JSON line with id, prefix, scopes and secret")
+    create.set_defaults(func=cmd_keys_create)
+    listing = keys_sub.add_parser("list", help="the keys (prefix, scopes, last use); never their secrets")
+    listing.add_argument("--all", action=argparse.BooleanOptionalAction, default=True,
+                         help="include revoked keys (default)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_keys_list)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key at once (by id or prefix)")
+    revoke.add_argument("id")
+    revoke.set_defaults(func=cmd_keys_revoke)
     st = sub.add_parser("settings", help="print the effective settings")
     st.add_argument("--markdown", action="store_true", help="the README table of all settings")
     st.set_defaults(func=cmd_settings)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sightsound.config import Settings
+from sightsound.config import Settings, secret_value
 from sightsound.contracts.training import DATASET_VARIANTS
 from sightsound_ops.api_client import ApiClient, ApiError
 
@@ -22,7 +22,8 @@ Handler = Callable[[Settings, argparse.Namespace], int]
 
 
 def _api(settings: Settings, args: argparse.Namespace) -> ApiClient:
-    return ApiClient(args.api or settings.api_public_url, timeout_s=600)
+    return ApiClient(args.api or settings.api_public_url, timeout_s=600,
+                     api_key=args.api_key or secret_value(settings.api_key))
 
 
 def _print(data: Any) -> None:
@@ -173,6 +174,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 def _with_api(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--api", default=None, help="API base URL (default: SIGHTSOUND_API_PUBLIC_URL)")
+    parser.add_argument("--api-key", default=None, help="API key (default: SIGHTSOUND_API_KEY)")
     return parser
 
 

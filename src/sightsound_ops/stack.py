@@ -3,12 +3,17 @@
 Used by ``sightsound stack up`` / ``sightsound demo`` and by the end-to-end tests, so the tests start
 the services exactly the way a user does. Each process gets its own process group and is stopped with
 SIGTERM (then SIGKILL after a grace period) when the stack closes.
+
+Authentication is on, as in production: the stack gives its services a fresh service token (unless the
+environment sets ``SIGHTSOUND_SERVICE_TOKEN``) and, when it starts, creates an ``admin`` API key for this run
+(:attr:`Stack.api_key`; :attr:`Stack.http` sends it), which it revokes when it stops.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,6 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from sightsound.config import get_settings
+from sightsound.db.keys import create_key, revoke_key
+from sightsound.db.session import session_scope
 
 #: Started by every stack; stopped first, in this order (the api before what it calls).
 CORE_PROCESSES = ("api", "worker", "teacher", "verifier", "student")
@@ -104,8 +113,14 @@ class Stack:
     student_port: int = field(default_factory=free_port)
     worker_queues: str = "ingest,reason,verify"
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    #: The run's admin key (``None`` before ``start`` and with ``SIGHTSOUND_AUTH=off``).
+    api_key: str | None = None
+    _key_id: str | None = None
+    _http: httpx.Client | None = None
 
     def __post_init__(self) -> None:
+        if not self.env.get("SIGHTSOUND_SERVICE_TOKEN"):
+            self.env = {**self.env, "SIGHTSOUND_SERVICE_TOKEN": secrets.token_urlsafe(32)}
         self.env = {
             **self.env,
             "SIGHTSOUND_TEACHER_URL": self.url(self.teacher_port),
@@ -147,7 +162,38 @@ class Stack:
         ]  # fmt: skip
         return ServiceProcess(name, argv, None, self.log_dir / f"{name}.log")
 
+    @property
+    def database_url(self) -> str:
+        return self.env.get("SIGHTSOUND_DATABASE_URL") or get_settings().database_url
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    @property
+    def http(self) -> httpx.Client:
+        """An HTTP client that sends the run's API key (for absolute URLs under :attr:`api_url`)."""
+        if self._http is None:
+            self._http = httpx.Client(headers=self.auth_headers, timeout=30)
+        return self._http
+
+    def create_api_key(self) -> None:
+        """An ``admin`` key for this run, in the stack's database (revoked by :meth:`stop`)."""
+        if self.api_key is not None or self.env.get("SIGHTSOUND_AUTH", "").lower() == "off":
+            return
+        with session_scope(self.database_url) as session:
+            created = create_key(session, f"stack run (pid {os.getpid()}, api port {self.api_port})", "admin")
+            self.api_key, self._key_id = created.secret, str(created.key.id)
+
+    def revoke_api_key(self) -> None:
+        if self._key_id is None:
+            return
+        with contextlib.suppress(Exception), session_scope(self.database_url) as session:  # best effort on the way out
+            revoke_key(session, self._key_id)
+        self._key_id = None
+
     def start(self, timeout_s: float = 180.0) -> None:
+        self.create_api_key()
         for proc in self.processes.values():
             proc.start(self.env)
         deadline = time.monotonic() + timeout_s
@@ -188,6 +234,10 @@ class Stack:
         for name, proc in self.processes.items():  # added workers (a trainer, say)
             if name not in CORE_PROCESSES:
                 proc.stop()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+        self.revoke_api_key()
 
     def __enter__(self) -> Stack:
         try:

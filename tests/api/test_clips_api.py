@@ -22,8 +22,8 @@ CHOICES = ["A person speaking", "A dog barking", "Piano music", "Nothing at all"
 
 
 @pytest.fixture(scope="module")
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+def client(auth_headers: dict[str, str], settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), headers=auth_headers) as test_client:
         yield test_client
     # No worker runs here: drop the messages these tests enqueued so no later test's worker takes them.
     redis.Redis.from_url(settings.redis_url).flushdb()
@@ -182,18 +182,20 @@ def test_empty_file_is_refused(client: TestClient, tmp_path: Path) -> None:
     assert_problem(upload(client, empty), 422, "empty")
 
 
-def test_upload_over_the_size_limit_is_refused(settings: Settings, speech_clip: Path) -> None:
+def test_upload_over_the_size_limit_is_refused(auth_headers: dict[str,
+                                               str], settings: Settings, speech_clip: Path) -> None:
     small = settings.model_copy(update={"max_upload_bytes": 2048})
-    with TestClient(create_app(small)) as small_client:
+    with TestClient(create_app(small), headers=auth_headers) as small_client:
         rows, files = counts(settings), originals(settings)
         body = assert_problem(upload(small_client, speech_clip, question=f"big {uuid.uuid4()}"), 413, "2048 bytes")
         assert body["type"].endswith("upload-too-large")
         assert counts(settings) == rows and originals(settings) == files
 
 
-def test_clip_longer_than_the_limit_is_refused(settings: Settings, speech_clip: Path) -> None:
+def test_clip_longer_than_the_limit_is_refused(auth_headers: dict[str,
+                                               str], settings: Settings, speech_clip: Path) -> None:
     short = settings.model_copy(update={"max_duration_s": 1.0})
-    with TestClient(create_app(short)) as short_client:
+    with TestClient(create_app(short), headers=auth_headers) as short_client:
         assert_problem(upload(short_client, speech_clip, question=f"long {uuid.uuid4()}"), 422, "1")
 
 
@@ -218,12 +220,12 @@ def test_traces_filters_and_bad_cursor(client: TestClient) -> None:
     assert_problem(client.get("/v1/traces", params={"limit": 0}), 422, "limit")
 
 
-def test_health_and_readiness(client: TestClient, settings: Settings) -> None:
+def test_health_and_readiness(auth_headers: dict[str, str], client: TestClient, settings: Settings) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"postgres": "ok", "redis": "ok"}
     broken = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
-    with TestClient(create_app(broken)) as broken_client:
+    with TestClient(create_app(broken), headers=auth_headers) as broken_client:
         response = broken_client.get("/readyz")
         assert response.status_code == 503 and response.json()["checks"]["redis"].startswith("error")
 

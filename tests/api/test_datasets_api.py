@@ -21,9 +21,10 @@ from tests.trainer import learnable
 
 
 @pytest.fixture(scope="module")
-def client(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(auth_headers: dict[str,
+           str], settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     local = settings.model_copy(update={"dataset_root": tmp_path_factory.mktemp("datasets")})
-    with TestClient(create_app(local)) as test_client:
+    with TestClient(create_app(local), headers=auth_headers) as test_client:
         yield test_client
     redis.Redis.from_url(settings.redis_url).delete("train")
 

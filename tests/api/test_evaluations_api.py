@@ -51,9 +51,9 @@ def bench(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Bench
 
 
 @pytest.fixture(scope="module")
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(auth_headers: dict[str, str], settings: Settings) -> Iterator[TestClient]:
     local = settings.model_copy(update={"student_base_models": ["tiny-random"], "student_max_new_tokens": 64})
-    with TestClient(create_app(local)) as test_client:
+    with TestClient(create_app(local), headers=auth_headers) as test_client:
         yield test_client
     # No worker ran here: leave no queued evaluation or message for the end-to-end tests' workers to take.
     with session_scope(settings.database_url) as session:

@@ -29,8 +29,8 @@ T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
+def client(auth_headers: dict[str, str], settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), headers=auth_headers) as test_client:
         yield test_client
 
 

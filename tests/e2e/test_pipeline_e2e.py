@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -69,7 +68,7 @@ def submit(stack: Stack, clip: Path, question: str, answer_index: int | None = 0
     if answer_index is not None:
         data["answer_index"] = str(answer_index)
     with clip.open("rb") as fh:
-        response = httpx.post(f"{stack.api_url}/v1/clips", files={"video": (clip.name, fh, "video/mp4")},
+        response = stack.http.post(f"{stack.api_url}/v1/clips", files={"video": (clip.name, fh, "video/mp4")},
                               data=data, timeout=60)
     assert response.status_code == 202, response.text
     return dict(response.json())
@@ -79,7 +78,7 @@ def wait_for(stack: Stack, job_id: str, states: set[str], timeout_s: float = 300
     deadline = time.monotonic() + timeout_s
     job: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        job = httpx.get(f"{stack.api_url}/v1/jobs/{job_id}", timeout=10).json()
+        job = stack.http.get(f"{stack.api_url}/v1/jobs/{job_id}", timeout=10).json()
         if job["state"] in states:
             return job
         time.sleep(0.25)
@@ -106,7 +105,7 @@ def test_clip_travels_ingest_reason_verify_to_a_decision(stack: Stack, settings:
     assert seen["state"] in ("accepted", "rejected", "no_consensus"), seen
     assert seen["error"] is None or seen["state"] != "failed"
 
-    clip = httpx.get(f"{stack.api_url}/v1/clips/{job['clip_id']}", timeout=10).json()
+    clip = stack.http.get(f"{stack.api_url}/v1/clips/{job['clip_id']}", timeout=10).json()
     assert len(clip["frame_urls"]) == settings.frames_per_clip and clip["audio_url"].endswith(".wav")
     question = next(q for q in clip["questions"] if q["job"]["id"] == job["id"])
     samples = question["traces"]
@@ -137,13 +136,13 @@ def test_clip_travels_ingest_reason_verify_to_a_decision(stack: Stack, settings:
     rows = stored_rows(settings, job["id"])
     assert rows["samples"] == len(samples) and rows["decisions"] == len(verified)
 
-    traces = httpx.get(f"{stack.api_url}/v1/traces", params={"category": "e2e", "limit": 2}, timeout=10).json()
+    traces = stack.http.get(f"{stack.api_url}/v1/traces", params={"category": "e2e", "limit": 2}, timeout=10).json()
     assert len(traces["items"]) == 2 and traces["next_cursor"]
-    rest = httpx.get(f"{stack.api_url}/v1/traces",
+    rest = stack.http.get(f"{stack.api_url}/v1/traces",
                      params={"category": "e2e", "cursor": traces["next_cursor"]}, timeout=10).json()
     ids = [t["trace_id"] for t in traces["items"] + rest["items"]]
     assert len(ids) == len(set(ids)) >= len(samples)
-    decided = httpx.get(f"{stack.api_url}/v1/traces", params={"decision": seen["state"], "category": "e2e"},
+    decided = stack.http.get(f"{stack.api_url}/v1/traces", params={"decision": seen["state"], "category": "e2e"},
                         timeout=10).json()
     assert all(t["decision"] == seen["state"] for t in decided["items"]) and decided["items"]
 
@@ -152,7 +151,7 @@ def test_video_without_audio_track_records_why(stack: Stack, settings: Settings,
     job = submit(stack, silent_track_clip, "Is anything heard here?")
     seen = wait_for(stack, job["id"], TERMINAL)
     assert seen["state"] in ("accepted", "rejected"), seen
-    clip = httpx.get(f"{stack.api_url}/v1/clips/{job['clip_id']}", timeout=10).json()
+    clip = stack.http.get(f"{stack.api_url}/v1/clips/{job['clip_id']}", timeout=10).json()
     assert clip["has_audio"] is False and clip["audio_url"] is None
     samples = next(q for q in clip["questions"] if q["job"]["id"] == job["id"])["traces"]
     assert len(samples) == settings.traces_per_question
@@ -175,7 +174,7 @@ def test_worker_killed_mid_job_completes_once(stack: Stack, settings: Settings, 
         worker.popen.wait(timeout=10)  # type: ignore[union-attr]
     finally:
         teacher.kill(signal.SIGCONT)
-    state_at_kill = httpx.get(f"{stack.api_url}/v1/jobs/{job['id']}", timeout=10).json()["state"]
+    state_at_kill = stack.http.get(f"{stack.api_url}/v1/jobs/{job['id']}", timeout=10).json()["state"]
     assert state_at_kill == "reasoning"
     assert stored_rows(settings, job["id"])["samples"] == 0
     stack.replace_worker()

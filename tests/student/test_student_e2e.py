@@ -34,6 +34,7 @@ from sightsound.db.session import session_scope
 from sightsound_devdata.clipgen import Tone, VideoSpec, make_clip
 from sightsound_devdata.demo_clip import silent_video_clip
 from sightsound_ops.stack import ServiceProcess, free_port
+from tests.conftest import TEST_SERVICE_TOKEN, BearerByUrl
 from tests.student.samples import random_lora_checkpoint, stored_files, wav_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -42,6 +43,10 @@ MAX_AUDIO_S = 4.0
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 QUESTION = "What can be heard?"
 CHOICES = ["A steady tone", "A dog barking", "Speech", "Silence"]
+
+
+#: Sends the API key to the API and the service token to the student service (set up by ``serving``).
+HTTP = httpx.Client(timeout=5)
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Serving:
     gone: uuid.UUID  # recorded, but its folder was deleted
     spare: uuid.UUID  # loaded by the concurrency test only
     processes: dict[str, ServiceProcess]
+    api_key: str = ""
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.log_tail(30)}" for p in self.processes.values())
@@ -65,7 +71,7 @@ def wait_ready(proc: ServiceProcess, deadline: float) -> None:
     while time.monotonic() < deadline:
         assert proc.alive(), proc.log_tail()
         try:
-            if httpx.get(proc.health_url, timeout=2).status_code == 200:
+            if HTTP.get(proc.health_url, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -74,7 +80,7 @@ def wait_ready(proc: ServiceProcess, deadline: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def serving(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serving]:
+def serving(api_key: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serving]:
     runs = tmp_path_factory.mktemp("runs")
     media_root = tmp_path_factory.mktemp("student-media")
     folders = {
@@ -103,6 +109,7 @@ def serving(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "SIGHTSOUND_DATABASE_URL": settings.database_url,
         "SIGHTSOUND_REDIS_URL": settings.redis_url,
         "SIGHTSOUND_MEDIA_ROOT": str(media_root),
+        "SIGHTSOUND_SERVICE_TOKEN": TEST_SERVICE_TOKEN,
         "SIGHTSOUND_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "SIGHTSOUND_STUDENT_BASE_MODELS": '["tiny-random"]',
         "SIGHTSOUND_STUDENT_DEVICE": "cpu",
@@ -130,8 +137,10 @@ def serving(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         for proc in processes.values():
             wait_ready(proc, deadline)
         assert not (runs / "sft" / "step-0000003").exists()  # the "gone" checkpoint has no folder
+        HTTP.auth = BearerByUrl({f"http://127.0.0.1:{api_port}": api_key,
+                                 f"http://127.0.0.1:{student_port}": TEST_SERVICE_TOKEN})
         yield Serving(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{student_port}", media_root, run_id,
-                      ids["first"], ids["second"], ids["gone"], ids["spare"], processes)
+                      ids["first"], ids["second"], ids["gone"], ids["spare"], processes, api_key)
     finally:
         for proc in processes.values():
             proc.stop()
@@ -155,12 +164,12 @@ def upload(serving: Serving, name: str, data: bytes, mime: str = "audio/wav", *,
     form: dict[str, Any] = {"question": question, **fields}
     if choices is not None:
         form["choices"] = choices
-    return httpx.post(f"{serving.api_url}/v1/student/answer", data=form, files={"file": (name, data, mime)},
+    return HTTP.post(f"{serving.api_url}/v1/student/answer", data=form, files={"file": (name, data, mime)},
                       timeout=120)
 
 
 def openai_client(serving: Serving) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{serving.api_url}/v1", api_key="unused", max_retries=0, timeout=120)
+    return openai.OpenAI(base_url=f"{serving.api_url}/v1", api_key=serving.api_key, max_retries=0, timeout=120)
 
 
 def audio_message(text: str, *audios: bytes) -> list[dict[str, Any]]:
@@ -175,40 +184,40 @@ def audio_message(text: str, *audios: bytes) -> list[dict[str, Any]]:
 
 def test_checkpoints_are_listed_read_and_only_loadable_ones_deploy(serving: Serving) -> None:
     api = serving.api_url
-    problem(httpx.get(f"{api}/v1/checkpoints/deployed"), 404, "no checkpoint is deployed")
-    listed = httpx.get(f"{api}/v1/checkpoints", params={"run_id": str(serving.run_id), "limit": 3}).json()
+    problem(HTTP.get(f"{api}/v1/checkpoints/deployed"), 404, "no checkpoint is deployed")
+    listed = HTTP.get(f"{api}/v1/checkpoints", params={"run_id": str(serving.run_id), "limit": 3}).json()
     assert [c["step"] for c in listed["items"]] == [4, 3, 2] and listed["next_cursor"]
-    rest = httpx.get(f"{api}/v1/checkpoints", params={"run_id": str(serving.run_id), "limit": 3,
+    rest = HTTP.get(f"{api}/v1/checkpoints", params={"run_id": str(serving.run_id), "limit": 3,
                                                       "cursor": listed["next_cursor"]}).json()
     assert [c["step"] for c in rest["items"]] == [1] and rest["next_cursor"] is None
-    problem(httpx.get(f"{api}/v1/checkpoints", params={"cursor": "garbage"}), 400, "cursor")
+    problem(HTTP.get(f"{api}/v1/checkpoints", params={"cursor": "garbage"}), 400, "cursor")
 
-    one = httpx.get(f"{api}/v1/checkpoints/{serving.first}").json()
+    one = HTTP.get(f"{api}/v1/checkpoints/{serving.first}").json()
     assert one["model_ref"] == f"checkpoint:{serving.first}"
     assert one["run"]["id"] == str(serving.run_id) and one["run"]["student_model"] == "tiny-random"
     assert (one["stage"], one["step"], one["metrics"], one["deployed"]) == ("sft", 1, {"loss": 1.0}, False)
     assert one["folder_present"] is True
-    assert httpx.get(f"{api}/v1/checkpoints/{serving.gone}").json()["folder_present"] is False
+    assert HTTP.get(f"{api}/v1/checkpoints/{serving.gone}").json()["folder_present"] is False
 
-    problem(httpx.get(f"{api}/v1/checkpoints/{uuid.uuid4()}"), 404, "no checkpoint with id")
-    problem(httpx.post(f"{api}/v1/checkpoints/{uuid.uuid4()}/deploy"), 404, "no checkpoint with id")
-    problem(httpx.post(f"{api}/v1/checkpoints/{serving.gone}/deploy"), 409, "folder", "gone")
-    problem(httpx.post(f"{api}/v1/checkpoints/not-a-uuid/deploy"), 422, "checkpoint_id")
-    assert httpx.get(f"{api}/v1/checkpoints", params={"deployed": "true"}).json()["items"] == []
+    problem(HTTP.get(f"{api}/v1/checkpoints/{uuid.uuid4()}"), 404, "no checkpoint with id")
+    problem(HTTP.post(f"{api}/v1/checkpoints/{uuid.uuid4()}/deploy"), 404, "no checkpoint with id")
+    problem(HTTP.post(f"{api}/v1/checkpoints/{serving.gone}/deploy"), 409, "folder", "gone")
+    problem(HTTP.post(f"{api}/v1/checkpoints/not-a-uuid/deploy"), 422, "checkpoint_id")
+    assert HTTP.get(f"{api}/v1/checkpoints", params={"deployed": "true"}).json()["items"] == []
 
 
 # --- answers through the API ------------------------------------------------------------------------------------
 
 
 def deploy(serving: Serving, checkpoint_id: uuid.UUID) -> None:
-    response = httpx.post(f"{serving.api_url}/v1/checkpoints/{checkpoint_id}/deploy")
+    response = HTTP.post(f"{serving.api_url}/v1/checkpoints/{checkpoint_id}/deploy")
     assert response.status_code == 200, response.text
     assert response.json()["deployed"] is True
 
 
 def test_a_wav_upload_is_answered_by_the_deployed_checkpoint_and_stored_once(serving: Serving) -> None:
     deploy(serving, serving.first)
-    deployed = httpx.get(f"{serving.api_url}/v1/checkpoints/deployed").json()
+    deployed = HTTP.get(f"{serving.api_url}/v1/checkpoints/deployed").json()
     assert deployed["id"] == str(serving.first) and deployed["deployed_at"]
 
     data = wav_bytes(2.0)
@@ -304,7 +313,7 @@ def test_bad_uploads_get_a_clear_4xx_and_store_nothing(serving: Serving, tmp_pat
     api = serving.api_url
     silent = silent_video_clip(tmp_path / "silent.mp4").read_bytes()
     cases: list[tuple[httpx.Response, int, tuple[str, ...]]] = [
-        (httpx.post(f"{api}/v1/student/answer", data={"question": QUESTION, "choices": CHOICES}), 422,
+        (HTTP.post(f"{api}/v1/student/answer", data={"question": QUESTION, "choices": CHOICES}), 422,
          ("file", "multipart field")),
         (upload(serving, "notes.wav", b"this is plain text, not audio\n" * 20), 415, ("not a decodable audio",)),
         (upload(serving, "silent.mp4", silent, "video/mp4"), 422, ("no audio track", "only video")),
@@ -365,11 +374,11 @@ def test_the_student_service_reads_only_the_media_store(serving: Serving, tmp_pa
     outside.write_bytes(wav_bytes(1.0))
     for audio_url in (outside.as_uri(), "file:///etc/passwd", "http://example.com/a.wav",
                       (serving.media_root / ".." / outside.name).as_uri()):
-        problem(httpx.post(url, json={"audio_url": audio_url, "question": QUESTION, "model": "base:tiny-random"}),
+        problem(HTTP.post(url, json={"audio_url": audio_url, "question": QUESTION, "model": "base:tiny-random"}),
                 422, "audio_url")
-    problem(httpx.post(url, json={"question": QUESTION, "audio_url": outside.as_uri(),
+    problem(HTTP.post(url, json={"question": QUESTION, "audio_url": outside.as_uri(),
                                   "audio_base64": base64.b64encode(wav_bytes(1.0)).decode()}), 422, "either")
-    inline = httpx.post(url, json={"audio_base64": base64.b64encode(wav_bytes(1.0)).decode(), "format": "wav",
+    inline = HTTP.post(url, json={"audio_base64": base64.b64encode(wav_bytes(1.0)).decode(), "format": "wav",
                                    "question": QUESTION, "choices": CHOICES[:2], "model": "base:tiny-random",
                                    "max_new_tokens": 4}, timeout=120)
     assert inline.status_code == 200, inline.text
@@ -380,10 +389,10 @@ def test_concurrent_requests_for_a_new_checkpoint_load_it_once(serving: Serving)
     body = {"audio_base64": base64.b64encode(wav_bytes(0.5)).decode(), "format": "wav", "question": QUESTION,
             "model": f"checkpoint:{serving.spare}", "max_new_tokens": 2}
     with ThreadPoolExecutor(3) as pool:
-        responses = list(pool.map(lambda _: httpx.post(f"{serving.student_url}/v1/answer", json=body, timeout=120),
+        responses = list(pool.map(lambda _: HTTP.post(f"{serving.student_url}/v1/answer", json=body, timeout=120),
                                   range(3)))
     assert [r.status_code for r in responses] == [200, 200, 200], [r.text for r in responses]
     assert sum(r.json()["timings_ms"]["load"] > 0 for r in responses) >= 1
-    metrics = httpx.get(f"{serving.student_url}/metrics").text
+    metrics = HTTP.get(f"{serving.student_url}/metrics").text
     loads = re.search(rf'sightsound_student_loads_total\{{model="checkpoint:{serving.spare}"\}} (\S+)', metrics)
     assert loads is not None and float(loads.group(1)) == 1.0, metrics

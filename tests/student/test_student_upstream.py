@@ -28,13 +28,13 @@ def wav() -> bytes:
 
 
 @pytest.fixture()
-def api(settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
+def api(auth_headers: dict[str, str], settings: Settings, tmp_path: Path) -> Iterator[TestClient]:
     local = settings.model_copy(update={
         "media_root": tmp_path / "media",
         "student_url": f"http://127.0.0.1:{free_port()}",  # nothing listens there
         "student_base_models": ["tiny-random"],
     })
-    with TestClient(create_app(local)) as client:
+    with TestClient(create_app(local), headers=auth_headers) as client:
         yield client
 
 

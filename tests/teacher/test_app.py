@@ -15,6 +15,7 @@ from sightsound.contracts.teacher import ReasonRequest, ReasonResponse
 from sightsound_teacher.app import create_app
 from sightsound_teacher.backends import BackendUpstreamError, Generation
 from sightsound_teacher.backends.transformers_backend import TransformersBackend
+from tests.conftest import SERVICE_HEADERS
 
 PROBLEM = "application/problem+json"
 
@@ -34,7 +35,7 @@ def settings(media_root: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture(scope="module")
 def client(tiny_backend: TransformersBackend, media_dir: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(settings(media_dir), backend=tiny_backend)) as test_client:
+    with TestClient(create_app(settings(media_dir), backend=tiny_backend), headers=SERVICE_HEADERS) as test_client:
         yield test_client
 
 
@@ -189,7 +190,7 @@ class ScriptedBackend:
 def test_majority_policy_and_unparsed_samples(frame_urls: list[str], media_dir: Path) -> None:
     texts = ["<answer>B</answer>", "<answer>2</answer>", "no tags at all"]
     app = create_app(settings(media_dir, teacher_vote_policy="majority"), backend=ScriptedBackend(texts))
-    with TestClient(app) as scripted:
+    with TestClient(app, headers=SERVICE_HEADERS) as scripted:
         result = scripted.post("/v1/reason", json=body(frame_urls)).json()
     assert [s["answer_index"] for s in result["traces"]] == [1, 1, None]
     assert "missing <answer>" in result["traces"][2]["parse_error"]
@@ -211,14 +212,14 @@ class BrokenBackend(ScriptedBackend):
 
 
 def test_failed_load_is_reported_not_crashed(frame_urls: list[str], media_dir: Path) -> None:
-    with TestClient(create_app(settings(media_dir), backend=BrokenBackend([]))) as broken:
+    with TestClient(create_app(settings(media_dir), backend=BrokenBackend([])), headers=SERVICE_HEADERS) as broken:
         assert broken.get("/healthz").status_code == 200
         assert_problem(broken.get("/readyz"), 503, "not-ready", "weights not found")
         assert_problem(broken.post("/v1/reason", json=body(frame_urls)), 503, "not-ready")
 
 
 def test_default_backend_comes_from_settings(media_dir: Path) -> None:
-    with TestClient(create_app(settings(media_dir))) as default:
+    with TestClient(create_app(settings(media_dir)), headers=SERVICE_HEADERS) as default:
         ready = default.get("/readyz").json()
         assert ready == {"status": "ready", "model": "tiny-random", "backend": "transformers"}
 
@@ -294,7 +295,7 @@ class FailingBackend(ScriptedBackend):
 def test_upstream_errors_are_problems(
     frame_urls: list[str], media_dir: Path, error: BackendUpstreamError, status: int, kind: str
 ) -> None:
-    with TestClient(create_app(settings(media_dir), backend=FailingBackend(error))) as failing:
+    with TestClient(create_app(settings(media_dir), backend=FailingBackend(error)), headers=SERVICE_HEADERS) as failing:
         problem = assert_problem(failing.post("/v1/reason", json=body(frame_urls)), status, kind, error.detail)
     assert problem.get("upstream_status") == error.upstream_status
 
@@ -315,7 +316,7 @@ class RecordingBackend(ScriptedBackend):
 def test_adaptive_sampling_stops_when_unanimity_is_impossible(frame_urls: list[str], media_dir: Path) -> None:
     backend = RecordingBackend(["<answer>A</answer>", "<answer>B</answer>"] + ["<answer>A</answer>"] * 6)
     app = create_app(settings(media_dir, teacher_adaptive=True, teacher_max_k=8), backend=backend)
-    with TestClient(app) as adaptive:
+    with TestClient(app, headers=SERVICE_HEADERS) as adaptive:
         result = ReasonResponse.model_validate(adaptive.post("/v1/reason", json=body(frame_urls, k=8)).json())
         metrics = adaptive.get("/metrics").text
     assert backend.calls == [(2, 1)]
@@ -327,7 +328,7 @@ def test_adaptive_sampling_stops_when_unanimity_is_impossible(frame_urls: list[s
 def test_adaptive_sampling_draws_all_k_when_they_agree(frame_urls: list[str], media_dir: Path) -> None:
     backend = RecordingBackend(["<answer>C</answer>"] * 8)
     app = create_app(settings(media_dir, teacher_adaptive=True, teacher_max_k=8), backend=backend)
-    with TestClient(app) as adaptive:
+    with TestClient(app, headers=SERVICE_HEADERS) as adaptive:
         result = ReasonResponse.model_validate(adaptive.post("/v1/reason", json=body(frame_urls, k=8)).json())
     assert backend.calls == [(2, 1), (2, 3), (4, 5)]  # rounds 2, 2, 4; each seeded past the last
     assert [s.index for s in result.traces] == list(range(8))
@@ -337,7 +338,7 @@ def test_adaptive_sampling_draws_all_k_when_they_agree(frame_urls: list[str], me
 def test_adaptive_majority_stops_once_the_winner_is_out_of_reach(frame_urls: list[str], media_dir: Path) -> None:
     backend = RecordingBackend(["<answer>D</answer>"] * 8)
     overrides = {"teacher_adaptive": True, "teacher_max_k": 8, "teacher_vote_policy": "majority"}
-    with TestClient(create_app(settings(media_dir, **overrides), backend=backend)) as adaptive:
+    with TestClient(create_app(settings(media_dir, **overrides), backend=backend), headers=SERVICE_HEADERS) as adaptive:
         result = ReasonResponse.model_validate(adaptive.post("/v1/reason", json=body(frame_urls, k=8)).json())
     assert backend.calls == [(2, 1), (3, 3)]  # 5 of 8 for D: no rival can catch up
     assert result.consensus.reached and result.consensus.answer_index == 3 and result.consensus.traces_used == 5
@@ -345,7 +346,8 @@ def test_adaptive_majority_stops_once_the_winner_is_out_of_reach(frame_urls: lis
 
 def test_greedy_requests_are_one_call_even_when_adaptive(frame_urls: list[str], media_dir: Path) -> None:
     backend = RecordingBackend(["<answer>A</answer>", "<answer>B</answer>"] * 4)
-    with TestClient(create_app(settings(media_dir, teacher_adaptive=True), backend=backend)) as adaptive:
+    with TestClient(create_app(settings(media_dir, teacher_adaptive=True), backend=backend),
+                    headers=SERVICE_HEADERS) as adaptive:
         request = body(frame_urls, k=4, sampling={"temperature": 0.0, "max_new_tokens": 72, "seed": 1})
         assert adaptive.post("/v1/reason", json=request).status_code == 200
     assert backend.calls == [(4, 1)]

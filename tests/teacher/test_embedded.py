@@ -25,6 +25,7 @@ from sightsound_teacher.choice_scoring import choice_distribution, continuation_
 from sightsound_teacher.frames import load_frames
 from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.prompt import PROMPT_VERSION_TAGS_SCORED, describe_frames, likely_answer_line
+from tests.conftest import SERVICE_HEADERS
 
 pytestmark = pytest.mark.slow
 MakeRequest = Callable[..., ReasonRequest]
@@ -89,7 +90,7 @@ def test_embedded_teacher_through_the_app(
     embedded: EmbeddedBackend, clip_frame_urls: list[str], media_dir: Path
 ) -> None:
     settings = Settings(environment="test", media_root=media_dir, teacher_backend="embedded")
-    with TestClient(create_app(settings, backend=embedded)) as client:
+    with TestClient(create_app(settings, backend=embedded), headers=SERVICE_HEADERS) as client:
         ready = client.get("/readyz").json()
         body = request_for(clip_frame_urls, k=2, max_new_tokens=embedded.min_new_tokens() + 4).model_dump()
         response = client.post("/v1/reason", json=body)

@@ -47,6 +47,7 @@ from sightsound_teacher.frames import load_frames
 from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.prompt import PROMPT_VERSION_TAGS
 from sightsound_teacher.regex_format import structured_max_tokens
+from tests.conftest import SERVICE_HEADERS
 
 MakeRequest = Callable[..., ReasonRequest]
 VLLM_EXTRAS = {"return_token_ids", "structured_outputs"}
@@ -409,7 +410,7 @@ def reason_body(urls: list[str], k: int = 2) -> dict[str, Any]:
 
 
 def test_app_over_the_openai_backend(fresh: Stub, frame_urls: list[str], media_dir: Path) -> None:
-    with TestClient(create_app(app_settings(fresh, media_dir))) as client:
+    with TestClient(create_app(app_settings(fresh, media_dir)), headers=SERVICE_HEADERS) as client:
         assert client.get("/readyz").json() == {"status": "ready", "model": "tiny-random", "backend": "openai"}
         response = client.post("/v1/reason", json=reason_body(frame_urls, k=3))
         assert response.status_code == 200, response.text
@@ -426,6 +427,6 @@ def test_app_over_the_openai_backend(fresh: Stub, frame_urls: list[str], media_d
 
 def test_app_reports_an_unreachable_server_as_502(frame_urls: list[str], media_dir: Path) -> None:
     settings = app_settings(Stub(url=f"http://127.0.0.1:{free_port()}/v1"), media_dir)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=SERVICE_HEADERS) as client:
         response = client.post("/v1/reason", json=reason_body(frame_urls))
     assert response.status_code == 502 and response.json()["type"].endswith("/upstream-unavailable")

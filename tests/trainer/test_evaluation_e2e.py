@@ -35,6 +35,7 @@ from sightsound_ops.stack import ServiceProcess, free_port, trainer_worker_proce
 from sightsound_student_model.checkpoints import CheckpointInfo, save_checkpoint
 from sightsound_student_model.loading import load_student
 from sightsound_student_model.student import add_lora
+from tests.conftest import TEST_SERVICE_TOKEN
 from tests.trainer.evaluation_bench import BenchQuestion, insert_benchmark, insert_checkpoint, two_categories
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -46,6 +47,7 @@ class EvalStack:
     log_dir: Path
     port: int = field(default_factory=free_port)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))  # sends the API key (fixture)
 
     @property
     def api_url(self) -> str:
@@ -79,7 +81,7 @@ class EvalStack:
 
 
 @pytest.fixture(scope="module")
-def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EvalStack]:
+def stack(api_key: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EvalStack]:
     # Work other tests left queued (they had no worker) must not be taken by this worker when it starts.
     with session_scope(settings.database_url) as session:
         for table in (TrainingRun, Evaluation):
@@ -91,6 +93,7 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "SIGHTSOUND_DATABASE_URL": settings.database_url,
         "SIGHTSOUND_REDIS_URL": settings.redis_url,
         "SIGHTSOUND_MEDIA_ROOT": str(settings.media_root),
+        "SIGHTSOUND_SERVICE_TOKEN": TEST_SERVICE_TOKEN,
         "SIGHTSOUND_STUDENT_BASE_MODELS": '["tiny-random"]',
         "SIGHTSOUND_STUDENT_DEVICE": "cpu",
         "HF_HUB_OFFLINE": "1",
@@ -99,6 +102,7 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "PYTHONUNBUFFERED": "1",
     })
     running = EvalStack(env, tmp_path_factory.mktemp("eval-logs"))
+    running.http.headers["Authorization"] = f"Bearer {api_key}"
     try:
         running.start()
         yield running
@@ -139,7 +143,7 @@ def wait(stack: EvalStack, evaluation_id: str, timeout_s: float = 240) -> dict[s
     deadline = time.monotonic() + timeout_s
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        body = httpx.get(f"{stack.api_url}/v1/evaluations/{evaluation_id}", timeout=10).json()
+        body = stack.http.get(f"{stack.api_url}/v1/evaluations/{evaluation_id}", timeout=10).json()
         if body["state"] in ("succeeded", "failed", "cancelled"):
             return body
         time.sleep(0.3)
@@ -160,7 +164,7 @@ def test_two_models_are_evaluated_compared_and_a_redelivery_writes_nothing(
 ) -> None:
     ids = {}
     for label, model in (("base", "base:tiny-random"), ("CoT SFT", f"checkpoint:{checkpoint_id}")):
-        response = httpx.post(f"{stack.api_url}/v1/evaluations", timeout=30, json={
+        response = stack.http.post(f"{stack.api_url}/v1/evaluations", timeout=30, json={
             "model": model, "label": label, "benchmark": benchmark, "max_new_tokens": 8, "batch_size": 4})
         assert response.status_code == 202, response.text
         ids[label] = response.json()["id"]
@@ -175,22 +179,22 @@ def test_two_models_are_evaluated_compared_and_a_redelivery_writes_nothing(
         assert results["mean_latency_ms"] > 0 and results["skipped"]["n"] == 0
         assert done["progress"]["done"] == done["progress"]["total"] == 7 and done["attempts"] == 1
         assert item_counts(settings, evaluation_id) == (7, 7)
-        items = httpx.get(f"{stack.api_url}/v1/evaluations/{evaluation_id}/items", timeout=10).json()["items"]
+        items = stack.http.get(f"{stack.api_url}/v1/evaluations/{evaluation_id}/items", timeout=10).json()["items"]
         missing = [i for i in items if i["parse_error"] and i["parse_error"].startswith(NOT_ASKED)]
         assert len(missing) == 1 and "audio could not be read" in missing[0]["parse_error"]
         assert all(i["output"] for i in items if i not in missing)  # the random student said something
 
-    report = httpx.get(f"{stack.api_url}/v1/evaluations/{ids['CoT SFT']}/report",
+    report = stack.http.get(f"{stack.api_url}/v1/evaluations/{ids['CoT SFT']}/report",
                        params={"format": "markdown"}, timeout=10)
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/markdown")
     assert "| noise | 4 |" in report.text and "| tones | 3 |" in report.text
     assert f"`checkpoint:{checkpoint_id}`" in report.text
 
-    compared = httpx.get(f"{stack.api_url}/v1/evaluations/compare", timeout=10,
+    compared = stack.http.get(f"{stack.api_url}/v1/evaluations/compare", timeout=10,
                          params={"ids": f"{ids['base']},{ids['CoT SFT']}"}).json()
     assert [c["label"] for c in compared["columns"]] == ["base", "CoT SFT"]
     assert [r["name"] for r in compared["rows"]] == ["overall", "noise", "tones"]
-    markdown = httpx.get(f"{stack.api_url}/v1/evaluations/compare", timeout=10,
+    markdown = stack.http.get(f"{stack.api_url}/v1/evaluations/compare", timeout=10,
                          params={"ids": f"{ids['base']},{ids['CoT SFT']}", "format": "markdown"}).text
     assert markdown.splitlines()[0] == "| category | base | CoT SFT |"
 

@@ -26,6 +26,7 @@ from sightsound.config import Settings
 from sightsound.db.models import RunState, TrainingRun
 from sightsound.db.session import session_scope
 from sightsound_ops.stack import ServiceProcess, free_port, trainer_worker_process
+from tests.conftest import TEST_SERVICE_TOKEN
 from tests.trainer import learnable
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -39,6 +40,7 @@ class TrainerStack:
     log_dir: Path
     port: int = field(default_factory=free_port)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))  # sends the API key (fixture)
 
     @property
     def api_url(self) -> str:
@@ -78,7 +80,7 @@ class TrainerStack:
 
 
 @pytest.fixture(scope="module")
-def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainerStack]:
+def stack(api_key: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrainerStack]:
     # Runs other tests left queued (they had no worker) must not be taken by this worker when it starts.
     with session_scope(settings.database_url) as session:
         session.execute(update(TrainingRun).where(TrainingRun.state.in_([RunState.queued, RunState.running]))
@@ -89,6 +91,7 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "SIGHTSOUND_DATABASE_URL": settings.database_url,
         "SIGHTSOUND_REDIS_URL": settings.redis_url,
         "SIGHTSOUND_MEDIA_ROOT": str(settings.media_root),
+        "SIGHTSOUND_SERVICE_TOKEN": TEST_SERVICE_TOKEN,
         "SIGHTSOUND_DATASET_ROOT": str(tmp_path_factory.mktemp("datasets")),
         "SIGHTSOUND_TRAINER_OUTPUT_ROOT": str(tmp_path_factory.mktemp("runs")),
         "SIGHTSOUND_TRAINER_DEVICE": "cpu",
@@ -98,6 +101,7 @@ def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "PYTHONUNBUFFERED": "1",
     })
     running = TrainerStack(env, tmp_path_factory.mktemp("trainer-logs"))
+    running.http.headers["Authorization"] = f"Bearer {api_key}"
     try:
         running.start()
         yield running
@@ -110,7 +114,7 @@ def wait_run(stack: TrainerStack, run_id: str, done: Any, timeout_s: float = 420
     deadline = time.monotonic() + timeout_s
     run: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        run = httpx.get(f"{stack.api_url}/v1/training-runs/{run_id}", timeout=10).json()
+        run = stack.http.get(f"{stack.api_url}/v1/training-runs/{run_id}", timeout=10).json()
         if done(run):
             return run
         time.sleep(0.2)
@@ -124,13 +128,13 @@ def test_a_training_run_through_the_api_learns_survives_a_worker_kill_and_record
     category = f"e2e-train-{uuid.uuid4().hex[:8]}"
     with session_scope(settings.database_url) as session:
         learnable.insert_task(session, task_clips, category)
-    created = httpx.post(f"{stack.api_url}/v1/datasets", timeout=60, json={
+    created = stack.http.post(f"{stack.api_url}/v1/datasets", timeout=60, json={
         "name": category, "variant": "cot", "filters": {"categories": [category]}})
     assert created.status_code == 201, created.text
     dataset = created.json()
     assert dataset["counts"]["records"] == 2 * len(task_clips)
 
-    response = httpx.post(f"{stack.api_url}/v1/training-runs", timeout=30, json={
+    response = stack.http.post(f"{stack.api_url}/v1/training-runs", timeout=30, json={
         "dataset_id": dataset["id"], "student_model": "tiny-random", "stages": ["sft", "grpo"],
         "hyperparameters": learnable.HYPERPARAMETERS})
     assert response.status_code == 202, response.text

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from sightsound.config import Settings
 from sightsound_verifier.app import create_app
+from tests.conftest import SERVICE_HEADERS
 
 SPEECH_YES = "source=person; event=speech; present=yes"
 
@@ -26,14 +27,15 @@ def trace(*lines: str, index: int = 0, answer: str = "A") -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def client(verifier_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(verifier_settings)) as test_client:  # ``with``: runs the lifespan (warm-up)
+    with TestClient(create_app(verifier_settings),
+                    headers=SERVICE_HEADERS) as test_client:  # ``with``: runs the lifespan (warm-up)
         yield test_client
 
 
 @pytest.fixture(scope="module")
 def strict_client(verifier_settings: Settings) -> Iterator[TestClient]:
     strict = verifier_settings.model_copy(update={"verifier_require_supported": True})
-    with TestClient(create_app(strict)) as test_client:
+    with TestClient(create_app(strict), headers=SERVICE_HEADERS) as test_client:
         yield test_client
 
 
@@ -52,7 +54,7 @@ def test_health_ready_and_openapi(client):
 
 
 def test_not_ready_before_warm_up(verifier_settings):
-    bare = TestClient(create_app(verifier_settings))  # no ``with``: the lifespan never ran
+    bare = TestClient(create_app(verifier_settings), headers=SERVICE_HEADERS)  # no ``with``: the lifespan never ran
     response = bare.get("/readyz")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
@@ -181,7 +183,7 @@ def test_invalid_requests_are_422_problems(client, payload):
 
 
 def test_metrics_count_claims_and_decisions(wav_url, signals, verifier_settings):
-    with TestClient(create_app(verifier_settings)) as fresh:
+    with TestClient(create_app(verifier_settings), headers=SERVICE_HEADERS) as fresh:
         verify(fresh, wav_url(signals.tone(1.0)), trace(SPEECH_YES), trace("event=silence; present=no", index=1))
         text = fresh.get("/metrics").text
     assert 'sightsound_verifier_claims_total{kind="speech_presence",verdict="contradicted"} 1.0' in text

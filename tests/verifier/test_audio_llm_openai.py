@@ -38,6 +38,7 @@ from sightsound_verifier.analysis import ClipAnalysis
 from sightsound_verifier.app import create_app
 from sightsound_verifier.audio import AudioClip
 from sightsound_verifier.llm_openai import OpenAIAudioChecker
+from tests.conftest import SERVICE_HEADERS
 
 RATE = 16_000
 S, C, U = VerdictLabel.supported, VerdictLabel.contradicted, VerdictLabel.unverifiable
@@ -279,7 +280,7 @@ def test_the_service_asks_the_llm_once_per_request_and_combines(fake_llm, llm, v
         {"trace_index": 1, "text": f"<claims>\n{dog}\n{music}\n</claims><answer>A</answer>"},
     ]
     samples = Tone(440, 1.5).render(RATE).astype(np.float32)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=SERVICE_HEADERS) as client:
         response = client.post("/v1/verify", json={"audio_url": wav_url(samples), "traces": traces})
         ready = client.get("/readyz").json()
     assert response.status_code == 200, response.text

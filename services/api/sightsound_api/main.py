@@ -8,6 +8,7 @@ from sightsound.body_limit import install_body_limit
 from sightsound.config import Settings, get_settings
 from sightsound.tasks.dispatch import Dispatcher
 from sightsound.web import ServiceMetrics, install_problem_handlers
+from sightsound_api.deps import scope
 from sightsound_api.metrics import PipelineCollector
 from sightsound_api.routes import (
     checkpoints,
@@ -21,6 +22,7 @@ from sightsound_api.routes import (
     traces,
     training_runs,
 )
+from sightsound_api.security import document_scopes, install_auth
 from sightsound_api.uploads import body_caps
 
 DESCRIPTION = """
@@ -31,6 +33,11 @@ writes K chains of thought from the silent frames, the verifier checks every sou
 real audio, and accepted traces become training data: snapshot them into a versioned dataset
 (`POST /v1/datasets`) and train the student on it (`POST /v1/training-runs`). Long work answers
 `202` with a `Location` to poll. Errors are `application/problem+json` (RFC 9457).
+
+Every route but `/healthz` and `/readyz` needs an API key (`Authorization: Bearer <key>` or `X-API-Key`) whose
+scopes grant the route's scope: `read`, `submit` (clips, asking the student), `train` (datasets, training runs,
+evaluations) or `admin` (all, and deploying checkpoints, cancelling runs). No key: 401; a missing scope: 403
+naming it. Operators create keys with `sightsound keys create --name NAME --scopes read,submit`.
 """
 
 
@@ -40,11 +47,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.dispatcher = Dispatcher(settings)
     install_problem_handlers(app)
+    install_auth(app, settings)
     metrics = ServiceMetrics("api")
     metrics.registry.register(PipelineCollector(settings))
-    metrics.install(app)
+    metrics.install(app, dependencies=[scope("read")])
     for module in (health, clips, jobs, traces, datasets, training_runs, stats, evaluations, checkpoints, student):
         app.include_router(module.router)
+    document_scopes(app)
     # Last, so the body cap is the outermost layer: a body is counted while it is read (issue 12B, finding 3).
     install_body_limit(app, settings.max_request_bytes, body_caps(settings), openai_paths={"/v1/chat/completions"})
     return app

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from sightsound.auth import install_service_auth
 from sightsound.body_limit import install_body_limit
 from sightsound.config import Settings, get_settings
 from sightsound.contracts.student import StudentAnswerRequest, StudentAnswerResponse, Timings
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.pool = pool
     install_problem_handlers(app)
+    install_service_auth(app, "student", settings)
     service_metrics.install(app)
 
     @app.exception_handler(StudentRequestError)

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Counter
 
+from sightsound.auth import install_service_auth
 from sightsound.body_limit import install_body_limit
 from sightsound.config import Settings, get_settings
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse, TeacherTrace
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, backend: TeacherBackend | None 
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    install_service_auth(app, "teacher", settings)
     metrics = TeacherMetrics()
     metrics.install(app)
 

@@ -132,12 +132,11 @@ def _run_in_process(settings: Settings, spec: RunSpec, resume: Resume) -> bool:
 def settings_env(settings: Settings) -> dict[str, str]:
     """This process's environment with ``settings`` spelled as ``SIGHTSOUND_*`` variables (for the ranks)."""
     env = dict(os.environ)
-    for name, value in settings.model_dump(mode="json").items():
-        key = f"SIGHTSOUND_{name.upper()}"
+    for key, value in settings.env().items():  # secrets spelled out, not masked
         if value is None:
             env.pop(key, None)
         else:
-            env[key] = value if isinstance(value, str) else json.dumps(value)
+            env[key] = value
     return env
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from sightsound.auth import install_service_auth
 from sightsound.body_limit import install_body_limit
 from sightsound.config import Settings, get_settings
 from sightsound.contracts.verifier import VerifyRequest, VerifyResponse
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    install_service_auth(app, "verifier", settings)
     service_metrics.install(app)
 
     def verify_sync(request: VerifyRequest) -> VerifyResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sightsound.config import Settings
+from sightsound.config import Settings, secret_value
 from sightsound_verifier.checkers import (
     Checker,
     LoudnessChecker,
@@ -46,7 +46,7 @@ def audio_llm_checker(settings: Settings) -> Checker | None:
             settings.verifier_llm_url,
             settings.verifier_llm_model,
             audio_part_kind=settings.verifier_llm_audio_part,
-            api_key=settings.verifier_llm_api_key,
+            api_key=secret_value(settings.verifier_llm_api_key),
             timeout_s=settings.verifier_llm_timeout_s,
             max_retries=settings.verifier_llm_max_retries,
             max_claims=settings.verifier_llm_max_claims,

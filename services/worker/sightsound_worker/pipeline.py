@@ -26,12 +26,12 @@ class Stage:
 
 
 def _reason(settings: Settings, job_id: uuid.UUID) -> stages.StageResult:
-    with TeacherClient(settings.teacher_url, settings.http_timeout_s) as teacher:
+    with TeacherClient.from_settings(settings) as teacher:
         return stages.run_reason(settings, job_id, teacher)
 
 
 def _verify(settings: Settings, job_id: uuid.UUID) -> stages.StageResult:
-    with VerifierClient(settings.verifier_url, settings.http_timeout_s) as verifier:
+    with VerifierClient.from_settings(settings) as verifier:
         return stages.run_verify(settings, job_id, verifier)
 
 

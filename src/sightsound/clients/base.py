@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Self, TypeVar
+from typing import ClassVar, Self, TypeVar
 
 import httpx
 from pydantic import BaseModel
+
+from sightsound.config import Settings, secret_value
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
 
@@ -42,9 +44,19 @@ def _detail(response: httpx.Response) -> str:
 
 class ServiceClient:
     service = "service"
+    url_setting: ClassVar[str] = ""  # the Settings field holding the service's base URL
 
-    def __init__(self, base_url: str, timeout_s: float = 300.0, transport: httpx.BaseTransport | None = None):
-        self._client = httpx.Client(base_url=base_url, timeout=timeout_s, transport=transport)
+    @classmethod
+    def from_settings(cls, settings: Settings, transport: httpx.BaseTransport | None = None) -> Self:
+        """A client of this service as the settings configure it: its URL, the HTTP timeout, the service token."""
+        return cls(getattr(settings, cls.url_setting), settings.http_timeout_s, transport,
+                   token=secret_value(settings.service_token))
+
+    def __init__(self, base_url: str, timeout_s: float = 300.0, transport: httpx.BaseTransport | None = None, *,
+                 token: str | None = None):
+        """``token``: the internal services' shared token (``SIGHTSOUND_SERVICE_TOKEN``), sent as a bearer header."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._client = httpx.Client(base_url=base_url, timeout=timeout_s, transport=transport, headers=headers)
 
     def close(self) -> None:
         self._client.close()

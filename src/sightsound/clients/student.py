@@ -10,6 +10,7 @@ from sightsound.contracts.student import StudentAnswerRequest, StudentAnswerResp
 
 class StudentClient(ServiceClient):
     service = "student"
+    url_setting = "student_url"
 
     def answer(self, request: StudentAnswerRequest) -> StudentAnswerResponse:
         """The student's answer; raises ``ServiceRejectedError`` (4xx, with the student's detail and status)

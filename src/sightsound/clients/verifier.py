@@ -8,6 +8,7 @@ from sightsound.contracts.verifier import VerifyRequest, VerifyResponse
 
 class VerifierClient(ServiceClient):
     service = "verifier"
+    url_setting = "verifier_url"
 
     def verify(self, request: VerifyRequest) -> VerifyResponse:
         return self._post("/v1/verify", request, VerifyResponse)

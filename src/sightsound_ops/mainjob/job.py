@@ -131,13 +131,19 @@ def evaluate(api: ApiClient, options: MainJobOptions, log: JobLog) -> None:
             log.notes.append(f"evaluation of {label} ended {done['state']}: {done.get('error')}")
 
 
-def how_to_query(api_url: str, example: Path | None) -> str:
+def how_to_query(api_url: str, example: Path | None, api_key: str | None = None) -> str:
     clip = str(example) if example else "clip.wav"
+    key = api_key or "<key>"
     return "\n".join([
-        f"The API stays up at {api_url} (docs: {api_url}/docs). Ask the deployed student:",
+        f"The API stays up at {api_url} (docs: {api_url}/docs). This run's admin API key (revoked when the "
+        f"stack stops): {key}",
+        "Ask the deployed student:",
+        f"  export SIGHTSOUND_API_KEY={key}",
         f"  sightsound ask {clip} 'What is heard?' --choice 'A bell' --choice 'Speech' --api {api_url}",
-        f"  curl -F file=@{clip} -F question='What is heard?' {api_url}/v1/student/answer",
-        f"  OpenAI clients: base_url={api_url}/v1, model='sightsound-student', audio as an input_audio part",
+        f"  curl -H \"Authorization: Bearer $SIGHTSOUND_API_KEY\" -F file=@{clip} -F question='What is heard?' "
+        f"{api_url}/v1/student/answer",
+        f"  OpenAI clients: base_url={api_url}/v1, api_key=the key, model='sightsound-student', audio as an "
+        "input_audio part",
         "Ctrl-C stops the stack.",
     ])
 
@@ -165,7 +171,7 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
         with log.stage("start the stack (api, teacher, verifier, workers, student service)"):
             stack.start()
             stack.add_trainer_worker()
-        api = ApiClient(stack.api_url, timeout_s=300)
+        api = ApiClient(stack.api_url, timeout_s=300, api_key=stack.api_key)
         with log.stage(f"teacher (K={options.traces_per_question}) and verifier on the train split"):
             jobs = wait_jobs(api, submit_train_split(api, sample.train), options.stage_timeout_s)
             states: dict[str, int] = {}
@@ -198,7 +204,7 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
         say(f"\nThe main job took {total / 60:.1f} min. " + ("; ".join(log.notes) if log.notes else ""))
         if not options.keep_running:
             return 0
-        say(how_to_query(stack.api_url, example))
+        say(how_to_query(stack.api_url, example, stack.api_key))
         _serve_until_interrupted(stack)
         return 0
     finally:

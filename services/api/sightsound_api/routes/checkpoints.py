@@ -13,7 +13,7 @@ from sightsound.db.models import Checkpoint, TrainingRun
 from sightsound.registry import UnknownModel, deploy_checkpoint, url_path
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.checkpoint_schemas import CheckpointDetail, CheckpointPage, CheckpointRunOut
-from sightsound_api.deps import SessionDep
+from sightsound_api.deps import SessionDep, scope
 from sightsound_api.pagination import newest_first_page
 
 router = APIRouter(prefix="/v1/checkpoints", tags=["checkpoints"])
@@ -47,7 +47,7 @@ def _get(session: SessionDep, checkpoint_id: uuid.UUID) -> Checkpoint:
     return checkpoint
 
 
-@router.get("", response_model=CheckpointPage, summary="List checkpoints, newest first",
+@router.get("", dependencies=[scope("read")], response_model=CheckpointPage, summary="List checkpoints, newest first",
             responses=problem_openapi_responses(400, 422))
 def list_checkpoints(
     session: SessionDep,
@@ -67,7 +67,7 @@ def list_checkpoints(
 
 
 @router.get("/deployed", response_model=CheckpointDetail, summary="The deployed checkpoint",
-            responses=problem_openapi_responses(404))
+            dependencies=[scope("read")], responses=problem_openapi_responses(404))
 def get_deployed(session: SessionDep) -> CheckpointDetail:
     checkpoint = session.scalars(select(Checkpoint).where(Checkpoint.deployed)).first()
     if checkpoint is None:
@@ -77,13 +77,14 @@ def get_deployed(session: SessionDep) -> CheckpointDetail:
 
 
 @router.get("/{checkpoint_id}", response_model=CheckpointDetail, summary="A checkpoint with its run",
-            responses=problem_openapi_responses(404, 422))
+            dependencies=[scope("read")], responses=problem_openapi_responses(404, 422))
 def get_checkpoint(checkpoint_id: uuid.UUID, session: SessionDep) -> CheckpointDetail:
     return _detail(session, _get(session, checkpoint_id))
 
 
 @router.post(
     "/{checkpoint_id}/deploy",
+    dependencies=[scope("admin")],
     response_model=CheckpointDetail,
     summary="Deploy a checkpoint: student requests that name no model (or `deployed`) get it from now on",
     responses=problem_openapi_responses(404, 409, 422),

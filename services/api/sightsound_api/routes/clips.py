@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from sightsound.db.catalog import ClipFacts, QuestionFacts, insert_clip, insert_question
 from sightsound.db.models import Claim, Clip, Job, Question, Trace
 from sightsound.web import ProblemError, problem_openapi_responses
-from sightsound_api.deps import SessionDep, SettingsDep
+from sightsound_api.deps import SessionDep, SettingsDep, scope
 from sightsound_api.idempotency import replay
 from sightsound_api.questions import build_question
 from sightsound_api.schemas import ClipOut, ClipTraceOut, JobOut, QuestionOut
@@ -25,6 +25,7 @@ router = APIRouter(prefix="/v1/clips", tags=["clips"])
 
 @router.post(
     "",
+    dependencies=[scope("submit")],
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobOut,
     summary="Upload a clip and an audio question; the pipeline runs in the background",
@@ -109,6 +110,7 @@ async def create_clip(
 
 @router.get(
     "/{clip_id}",
+    dependencies=[scope("read")],
     response_model=ClipOut,
     summary="A clip with its questions, jobs, samples, claims, verdicts and decisions",
     responses=problem_openapi_responses(404, 422),

@@ -12,7 +12,7 @@ from sightsound.contracts.training import DatasetCreate
 from sightsound.db.models import Dataset
 from sightsound.snapshot.create import HF_DIR, JSONL_NAME, EmptySelection, create_snapshot
 from sightsound.web import ProblemError, problem_openapi_responses
-from sightsound_api.deps import SessionDep, SettingsDep
+from sightsound_api.deps import SessionDep, SettingsDep, scope
 from sightsound_api.idempotency import first_of_key, replay
 from sightsound_api.pagination import newest_first_page
 from sightsound_api.training_schemas import DatasetOut, DatasetPage
@@ -47,6 +47,7 @@ def _same_request(dataset: Dataset, request: DatasetCreate) -> bool:
 
 @router.post(
     "",
+    dependencies=[scope("train")],
     status_code=status.HTTP_201_CREATED,
     response_model=DatasetOut,
     summary="Snapshot accepted traces into a new dataset version",
@@ -77,7 +78,7 @@ def create_dataset(
     return dataset_out(snapshot.dataset)
 
 
-@router.get("/{dataset_id}", response_model=DatasetOut, summary="A dataset",
+@router.get("/{dataset_id}", dependencies=[scope("read")], response_model=DatasetOut, summary="A dataset",
             responses=problem_openapi_responses(404, 422))
 def get_dataset(dataset_id: uuid.UUID, session: SessionDep) -> DatasetOut:
     dataset = session.get(Dataset, dataset_id)
@@ -86,7 +87,7 @@ def get_dataset(dataset_id: uuid.UUID, session: SessionDep) -> DatasetOut:
     return dataset_out(dataset)
 
 
-@router.get("", response_model=DatasetPage, summary="List datasets, newest first",
+@router.get("", dependencies=[scope("read")], response_model=DatasetPage, summary="List datasets, newest first",
             responses=problem_openapi_responses(400, 422))
 def list_datasets(
     session: SessionDep,

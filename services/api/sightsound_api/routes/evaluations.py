@@ -23,7 +23,7 @@ from sightsound.evaluation.compare import ItemScores
 from sightsound.evaluation.items import item_outcome
 from sightsound.registry import TEACHER
 from sightsound.web import ProblemError, problem_openapi_responses
-from sightsound_api.deps import SessionDep, SettingsDep
+from sightsound_api.deps import SessionDep, SettingsDep, scope
 from sightsound_api.evaluation_checks import check_generation, evaluated_model, question_count
 from sightsound_api.evaluation_schemas import EvaluationItemOut, EvaluationItemPage, EvaluationPage, EvaluationReport
 from sightsound_api.idempotency import first_of_key, replay
@@ -52,6 +52,7 @@ def _get(session: SessionDep, evaluation_id: uuid.UUID) -> Evaluation:
 
 @router.post(
     "",
+    dependencies=[scope("train")],
     status_code=status.HTTP_202_ACCEPTED,
     response_model=EvaluationOut,
     summary="Evaluate a model on a benchmark; a trainer worker takes it from the `evaluate` queue",
@@ -104,7 +105,7 @@ def create_evaluation(
     return evaluation_out(evaluation)
 
 
-@router.get("", response_model=EvaluationPage, summary="List evaluations, newest first",
+@router.get("", dependencies=[scope("read")], response_model=EvaluationPage, summary="List evaluations, newest first",
             responses=problem_openapi_responses(400, 422))
 def list_evaluations(
     session: SessionDep,
@@ -157,6 +158,7 @@ def item_scores(session: SessionDep, evaluation: EvaluationOut) -> ItemScores:
 
 @router.get(
     "/compare",
+    dependencies=[scope("read")],
     response_model=ComparisonTable,
     summary="Evaluations side by side: categories as rows, models as columns, overall first; lenient and strict "
             "accuracy with 95% intervals, and every pair compared on shared questions (exact McNemar)",
@@ -186,12 +188,12 @@ def compare_evaluations(
 
 
 @router.get("/{evaluation_id}", response_model=EvaluationOut, summary="An evaluation with its progress and results",
-            responses=problem_openapi_responses(404, 422))
+            dependencies=[scope("read")], responses=problem_openapi_responses(404, 422))
 def get_evaluation(evaluation_id: uuid.UUID, session: SessionDep) -> EvaluationOut:
     return evaluation_out(_get(session, evaluation_id))
 
 
-@router.get("/{evaluation_id}/items", response_model=EvaluationItemPage,
+@router.get("/{evaluation_id}/items", dependencies=[scope("read")], response_model=EvaluationItemPage,
             summary="The questions of an evaluation as the model answered them, in answer order",
             responses=problem_openapi_responses(400, 404, 422))
 def list_evaluation_items(
@@ -224,6 +226,7 @@ def list_evaluation_items(
 
 @router.get(
     "/{evaluation_id}/report",
+    dependencies=[scope("read")],
     response_model=EvaluationReport,
     summary="The results of a succeeded evaluation, as JSON or as Markdown with a per-category table",
     responses={200: _MARKDOWN_RESPONSE, **problem_openapi_responses(404, 409, 422)},

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sightsound.contracts.common import VerdictLabel
 from sightsound.db.models import Claim, Clip, Job, JobState, Question, Split, Trace, TraceDecision
 from sightsound.web import problem_openapi_responses
-from sightsound_api.deps import SessionDep
+from sightsound_api.deps import SessionDep, scope
 from sightsound_api.stats_schemas import FunnelOut, LatencyOut, StatsOut, VerdictCountsOut
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
@@ -133,6 +133,7 @@ def latency(session: Session, source: str | None) -> LatencyOut:
 
 @router.get(
     "",
+    dependencies=[scope("read")],
     response_model=StatsOut,
     summary="Pipeline statistics",
     description="The acceptance funnel from clips to accepted traces, the verifier's final claim verdicts by "

@@ -24,7 +24,7 @@ from sightsound.config import Settings
 from sightsound.contracts.student import StudentAnswerRequest, StudentAnswerResponse, check_choices, check_question
 from sightsound.registry import BadModelName, UnknownModel, parse_model_ref, resolve_model
 from sightsound.web import ProblemError, problem_openapi_responses
-from sightsound_api.deps import SessionDep, SettingsDep
+from sightsound_api.deps import SessionDep, SettingsDep, scope
 from sightsound_api.questions import parse_choices
 from sightsound_api.student_audio import StoredAudio, receive_upload, store_upload_audio
 from sightsound_api.student_schemas import StoredAudioOut, StudentUploadAnswer
@@ -40,7 +40,7 @@ def student_client(request: Request) -> StudentClient:
     state = request.app.state
     if getattr(state, "student_client", None) is None:
         settings: Settings = state.settings
-        state.student_client = StudentClient(settings.student_url, timeout_s=settings.http_timeout_s)
+        state.student_client = StudentClient.from_settings(settings)
     client: StudentClient = state.student_client
     return client
 
@@ -82,6 +82,7 @@ def _ask(client: StudentClient, request: StudentAnswerRequest, settings: Setting
 
 @router.post(
     "/v1/student/answer",
+    dependencies=[scope("submit")],
     response_model=StudentUploadAnswer,
     summary="Ask the student a question about an uploaded audio file or video",
     responses=problem_openapi_responses(404, 413, 415, 422, 502, 503),
@@ -155,7 +156,7 @@ async def _proxy(request: Request, settings: Settings, client: StudentClient, me
 
 
 @router.post("/v1/chat/completions", summary="OpenAI chat completions with the student (proxied to the student "
-             "service unchanged; see its OpenAPI for the fields)", tags=["openai"])
+             "service unchanged; see its OpenAPI for the fields)", tags=["openai"], dependencies=[scope("submit")])
 async def chat_completions(request: Request, settings: SettingsDep, client: StudentDep) -> Response:
     """One user message with the question as text and exactly one `input_audio` part (base64 wav, mp3, flac or
     ogg). Errors come in OpenAI's `{"error": {...}}` shape."""
@@ -168,6 +169,7 @@ async def chat_completions(request: Request, settings: SettingsDep, client: Stud
     return await _proxy(request, settings, client, "POST", "/v1/chat/completions", await request.body())
 
 
-@router.get("/v1/models", summary="OpenAI model list of the student service (proxied unchanged)", tags=["openai"])
+@router.get("/v1/models", summary="OpenAI model list of the student service (proxied unchanged)",
+            dependencies=[scope("read")], tags=["openai"])
 async def list_models(request: Request, settings: SettingsDep, client: StudentDep) -> Response:
     return await _proxy(request, settings, client, "GET", "/v1/models")

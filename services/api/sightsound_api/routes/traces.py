@@ -9,14 +9,15 @@ from sqlalchemy import select
 
 from sightsound.db.models import Job, Question, Trace, TraceDecision
 from sightsound.web import problem_openapi_responses
-from sightsound_api.deps import SessionDep
+from sightsound_api.deps import SessionDep, scope
 from sightsound_api.pagination import decode_cursor, encode_cursor
 from sightsound_api.schemas import TraceOut, TracePage
 
 router = APIRouter(prefix="/v1/traces", tags=["traces"])
 
 
-@router.get("", response_model=TracePage, summary="List traces", responses=problem_openapi_responses(400, 422))
+@router.get("", response_model=TracePage, summary="List traces",
+            dependencies=[scope("read")], responses=problem_openapi_responses(400, 422))
 def list_traces(
     session: SessionDep,
     decision: Annotated[

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sightsound.contracts.training import TrainingRunCreate
 from sightsound.db.models import Dataset, RunState, TrainingRun
 from sightsound.web import ProblemError, problem_openapi_responses
-from sightsound_api.deps import SessionDep
+from sightsound_api.deps import SessionDep, scope
 from sightsound_api.idempotency import first_of_key, replay
 from sightsound_api.pagination import newest_first_page
 from sightsound_api.training_schemas import CheckpointOut, TrainingRunOut, TrainingRunPage
@@ -57,6 +57,7 @@ def _get_run(session: SessionDep, run_id: uuid.UUID) -> TrainingRun:
 
 @router.post(
     "",
+    dependencies=[scope("train")],
     status_code=status.HTTP_202_ACCEPTED,
     response_model=TrainingRunOut,
     summary="Start a training run; a trainer worker takes it from the `train` queue",
@@ -111,13 +112,13 @@ def create_training_run(
 
 
 @router.get("/{run_id}", response_model=TrainingRunOut, summary="A training run with its progress",
-            responses=problem_openapi_responses(404, 422))
+            dependencies=[scope("read")], responses=problem_openapi_responses(404, 422))
 def get_training_run(run_id: uuid.UUID, session: SessionDep) -> TrainingRunOut:
     return run_out(_get_run(session, run_id))
 
 
 @router.get("", response_model=TrainingRunPage, summary="List training runs, newest first",
-            responses=problem_openapi_responses(400, 422))
+            dependencies=[scope("read")], responses=problem_openapi_responses(400, 422))
 def list_training_runs(
     session: SessionDep,
     state: Annotated[RunState | None, Query()] = None,
@@ -136,6 +137,7 @@ def list_training_runs(
 
 @router.post(
     "/{run_id}/cancel",
+    dependencies=[scope("admin")],
     status_code=status.HTTP_202_ACCEPTED,
     response_model=TrainingRunOut,
     summary="Cancel a run: a queued run stops at once, a running one after its current step",

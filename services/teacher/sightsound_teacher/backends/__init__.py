@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sightsound.config import Settings
+from sightsound.config import Settings, secret_value
 from sightsound_teacher.backends.base import BackendInputError, BackendUpstreamError, Generation, TeacherBackend
 
 __all__ = [
@@ -43,7 +43,7 @@ def backend_from_settings(settings: Settings) -> TeacherBackend:
         return OpenAIBackend(
             settings.teacher_openai_base_url,
             settings.teacher_openai_model,
-            api_key=settings.teacher_openai_api_key,
+            api_key=secret_value(settings.teacher_openai_api_key),
             timeout_s=settings.teacher_openai_timeout_s,
             max_retries=settings.teacher_openai_max_retries,
             backoff_s=settings.teacher_openai_backoff_s,

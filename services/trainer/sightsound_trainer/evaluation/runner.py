@@ -101,7 +101,7 @@ def answerer_for(settings: Settings, spec: EvaluationSpec, teacher_call: Teacher
         if teacher_call is None:
             from sightsound.clients.teacher import TeacherClient
 
-            teacher_call = TeacherClient(settings.teacher_url, timeout_s=settings.http_timeout_s).reason
+            teacher_call = TeacherClient.from_settings(settings).reason
         return TeacherAnswerer(settings, teacher_call)
     loaded = load_model(settings, spec.model_ref)
     log.info("evaluation %s: %s loaded in %.1f s", spec.evaluation_id, loaded.ref, loaded.load_s)
