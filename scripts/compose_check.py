@@ -28,7 +28,8 @@ def main() -> int:
         plugins = Path(config_dir) / "cli-plugins"
         plugins.mkdir()
         (plugins / "docker-compose").symlink_to(binary)
-        env = {**os.environ, "DOCKER_CONFIG": config_dir}
+        # The file requires a service token (README "Security"); the check supplies a placeholder.
+        env = {"SIGHTSOUND_SERVICE_TOKEN": "compose-check-placeholder", **os.environ, "DOCKER_CONFIG": config_dir}
         docker = shutil.which("docker")
         base = [docker, "compose"] if docker else [str(binary)]
         gpu = ["--env-file", str(ROOT / "deploy" / "gpu.env"), "--profile", "gpu"]

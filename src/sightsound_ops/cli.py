@@ -173,7 +173,7 @@ def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
 
     with session_scope(settings.database_url) as session:
         keys = list_keys(session, include_revoked=args.all)
-        rows = [{"id": str(k.id), "name": k.name, "prefix": k.prefix, "scopes": k.scopes,
+        rows: list[dict[str, Any]] = [{"id": str(k.id), "name": k.name, "prefix": k.prefix, "scopes": k.scopes,
                  "created_at": k.created_at.isoformat(),
                  "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
                  "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in keys]
