@@ -11,7 +11,6 @@ and a retry replays the winner.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
@@ -24,7 +23,7 @@ from sightsound.web import ProblemError
 
 
 class KeyedRow(Protocol):
-    id: uuid.UUID
+    id: Any  # a UUID, or an identity number (review overrides)
     idempotency_key: str | None
 
 

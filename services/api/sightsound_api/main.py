@@ -8,6 +8,7 @@ from sightsound.body_limit import install_body_limit
 from sightsound.config import Settings, get_settings
 from sightsound.tasks.dispatch import Dispatcher
 from sightsound.web import ServiceMetrics, install_problem_handlers
+from sightsound_api.console.install import install_console
 from sightsound_api.deps import scope
 from sightsound_api.metrics import PipelineCollector
 from sightsound_api.routes import (
@@ -17,6 +18,7 @@ from sightsound_api.routes import (
     evaluations,
     health,
     jobs,
+    overrides,
     stats,
     student,
     traces,
@@ -51,8 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = ServiceMetrics("api")
     metrics.registry.register(PipelineCollector(settings))
     metrics.install(app, dependencies=[scope("read")])
-    for module in (health, clips, jobs, traces, datasets, training_runs, stats, evaluations, checkpoints, student):
+    for module in (health, clips, jobs, traces, datasets, training_runs, stats, evaluations, checkpoints, student,
+                   overrides):
         app.include_router(module.router)
+    install_console(app, settings)  # the review console (/ui); after the gate, so its door runs first
     document_scopes(app)
     # Last, so the body cap is the outermost layer: a body is counted while it is read (issue 12B, finding 3).
     install_body_limit(app, settings.max_request_bytes, body_caps(settings), openai_paths={"/v1/chat/completions"})

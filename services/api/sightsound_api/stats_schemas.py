@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sightsound_api.override_schemas import ReviewCountsOut
+
 
 class FunnelOut(BaseModel):
     """How many items reached each step, from uploaded clips to accepted traces."""
@@ -85,3 +87,5 @@ class StatsOut(BaseModel):
     funnel: FunnelOut
     verdicts_by_kind: dict[str, VerdictCountsOut] = Field(description="Claim kind -> final verdict counts.")
     latency: LatencyOut
+    review: ReviewCountsOut = Field(default_factory=ReviewCountsOut,
+                                    description="What reviewers overruled in the review console (`/ui`).")

@@ -66,6 +66,12 @@ class DatasetFilters(BaseModel):
     teacher_models: list[str] | None = Field(None, min_length=1, max_length=16)
     prompt_versions: list[str] | None = Field(None, min_length=1, max_length=16)
     max_records: int | None = Field(None, ge=1, le=10_000_000, description="Keep at most this many records.")
+    overrides: Literal["honour", "ignore"] = Field(
+        "honour", description="Reviewers' overrides of trace decisions (the review console): `honour` takes a "
+        "trace a reviewer accepted and leaves out one a reviewer rejected; `ignore` goes by the verifier alone."
+    )
+    reviewed_only: bool = Field(False, description="Only traces a reviewer looked at (an override of the trace's "
+                                "decision or of one of its claims' verdicts).")
 
 
 class DatasetCreate(BaseModel):

@@ -358,3 +358,29 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = _now_col()
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewOverride(Base):
+    """A reviewer overruling the machine: a claim's final verdict (``claim_id`` and ``verdict``) or a trace's
+    decision (``decision``). Rows are only ever added (an audit trail); the latest row of a claim or a trace is the
+    one in force; the machine's own verdict and decision are never changed (``machine`` keeps what it said)."""
+
+    __tablename__ = "review_overrides"
+    __table_args__ = (
+        CheckConstraint("(claim_id IS NOT NULL AND verdict IS NOT NULL AND decision IS NULL) OR "
+                        "(claim_id IS NULL AND decision IS NOT NULL AND verdict IS NULL)", name="ck_review_target"),
+        Index("ix_review_overrides_trace", "trace_id", "id"),
+        Index("ix_review_overrides_claim", "claim_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    trace_id: Mapped[int] = mapped_column(ForeignKey("traces.id", ondelete="CASCADE"), nullable=False)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
+    verdict: Mapped[VerdictLabel | None] = mapped_column(_label(VerdictLabel, 16))
+    decision: Mapped[TraceDecisionLabel | None] = mapped_column(_label(TraceDecisionLabel, 16))
+    machine: Mapped[str | None] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    reviewer: Mapped[str] = mapped_column(String(255), nullable=False)
+    reviewer_key_id: Mapped[uuid.UUID | None] = mapped_column()
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = _now_col()

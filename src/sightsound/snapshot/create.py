@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from sightsound.contracts.training import DatasetCreate, DatasetRecord
 from sightsound.db.models import Clip, Dataset, Job, Question, Trace, TraceDecision
+from sightsound.snapshot import review
 from sightsound.snapshot.leakage import guard
 from sightsound.snapshot.records import Built, TraceRow, build_records
 
@@ -59,10 +60,9 @@ def select_rows(session: Session, request: DatasetCreate) -> list[TraceRow]:
         stmt = stmt.outerjoin(TraceDecision, TraceDecision.trace_id == Trace.id).where(
             Job.consensus_answer_index.is_not(None), Job.agreement >= UNANIMOUS
         )
-    else:
-        stmt = stmt.join(TraceDecision, TraceDecision.trace_id == Trace.id).where(
-            TraceDecision.decision == "accepted"
-        )
+    else:  # accepted by the verifier, or by a reviewer who overruled it (filters.overrides)
+        stmt = review.accepted(stmt, f)
+    stmt = review.reviewed(stmt, f)
     if f.split is not None:
         stmt = stmt.where(Question.split == f.split)
     if f.categories:
@@ -140,6 +140,7 @@ def create_snapshot(
     built = build_records(guarded.rows, request.variant, request.filters)
     built.counts["excluded"] = guarded.counts()
     built.provenance["leakage_guard"] = guarded.provenance()
+    built.counts["review"] = review.review_counts(session, request, built.trace_ids, select_rows)
     if not built.records:
         raise EmptySelection(
             ("no trace of a unanimous question" if request.variant == "cot-unverified" else "no accepted trace")

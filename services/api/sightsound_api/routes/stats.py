@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from sightsound.contracts.common import VerdictLabel
 from sightsound.db.models import Claim, Clip, Job, JobState, Question, Split, Trace, TraceDecision
+from sightsound.db.overrides import review_counts
 from sightsound.web import problem_openapi_responses
 from sightsound_api.deps import SessionDep, scope
+from sightsound_api.override_schemas import ReviewCountsOut
 from sightsound_api.stats_schemas import FunnelOut, LatencyOut, StatsOut, VerdictCountsOut
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
@@ -137,7 +139,8 @@ def latency(session: Session, source: str | None) -> LatencyOut:
     response_model=StatsOut,
     summary="Pipeline statistics",
     description="The acceptance funnel from clips to accepted traces, the verifier's final claim verdicts by "
-    "claim kind, and mean latencies. `source` restricts every number to questions of that source.",
+    "claim kind, mean latencies, and what reviewers overruled. `source` restricts every number to questions of "
+    "that source.",
     responses=problem_openapi_responses(422),
 )
 def get_stats(
@@ -152,4 +155,5 @@ def get_stats(
         funnel=funnel(session, source),
         verdicts_by_kind=verdicts_by_kind(session, source),
         latency=latency(session, source),
+        review=ReviewCountsOut(**review_counts(session, source)),
     )
