@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     stuck_after_s: float = Field(
         900.0, gt=0, description="A job whose state has not moved for this long is re-enqueued by the reaper."
     )
+    stage_time_limit_s: float = Field(
+        1800.0, gt=0, description="Soft time limit of a pipeline task (ingest, reason, verify, reapers): past it the "
+        "job fails with the reason.",
+    )
+    time_limit_grace_s: float = Field(
+        60.0, gt=0, description="Hard time limit = soft limit + this: the task's process is killed.",
+    )
     max_attempts: int = Field(
         5, ge=1, description="Deliveries of one stage's message, training run or evaluation (retries, redeliveries, "
         "re-sends) before it is marked failed."
@@ -225,6 +232,26 @@ class Settings(BaseSettings):
     )
     trainer_processes: int = Field(
         1, ge=1, le=64, description="Processes (GPUs) per training run; more than 1 runs it under torchrun (DDP)."
+    )
+    trainer_run_timeout_s: float = Field(
+        86_400.0, gt=0, description="Wall-clock limit of one training run attempt (the `train` queue's soft time "
+        "limit, and torchrun's): past it the run fails with the reason and its processes are killed.",
+    )
+    evaluation_timeout_s: float = Field(
+        21_600.0, gt=0, description="Wall-clock limit of one evaluation (the `evaluate` queue's soft time limit).",
+    )
+    trainer_student_models: list[str] = Field(
+        ["embedded", "tiny-random", "Qwen/Qwen2-Audio-7B-Instruct"],
+        description="Student models a training run may name (JSON list of names, hub ids or local folders); any other "
+        "is refused with 422.",
+    )
+    trainer_max_steps: int = Field(
+        100_000, ge=1, description="Most optimizer steps a training run may ask for, per stage (SFT steps, counting "
+        "epochs over the dataset, and GRPO steps).",
+    )
+    trainer_max_tokens: int = Field(
+        2_000_000_000, ge=1, description="Most tokens a training run may process, estimated from its hyperparameters "
+        "(SFT steps x examples per step x max_length, plus GRPO steps x prompts x generations x max_new_tokens).",
     )
     student_audio_window_s: int = Field(
         5,

@@ -24,7 +24,8 @@ from sightsound.config import Settings
 from sightsound.contracts.training import Hyperparameters, RunProgress, Stage
 from sightsound.db.models import Checkpoint, Dataset, RunState, TrainingRun
 from sightsound.db.session import session_scope
-from sightsound.tasks.locks import LockSpace, TaskBusy, task_lock, unlocked
+from sightsound.tasks.locks import LockSpace, TaskBusy, task_lock
+from sightsound.tasks.recovery import orphaned_training_runs
 from sightsound_student_model.checkpoints import CheckpointInfo
 
 log = logging.getLogger(__name__)
@@ -233,9 +234,6 @@ class DatabaseMonitor:
 
 
 def orphaned_runs(settings: Settings) -> list[uuid.UUID]:
-    """Queued or running runs that no worker holds (their worker died, or their message was lost)."""
-    with session_scope(settings.database_url) as session:
-        ids = list(session.scalars(
-            select(TrainingRun.id).where(TrainingRun.state.in_([RunState.queued, RunState.running]))
-        ))
-    return unlocked(settings.database_url, LockSpace.training_run, ids)
+    """Queued or running runs that no worker holds (their worker died, or their message was lost); the periodic
+    reaper uses the same query (:mod:`sightsound.tasks.recovery`) with an age for the queued ones."""
+    return orphaned_training_runs(settings, older_than_s=0)

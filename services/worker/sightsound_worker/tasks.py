@@ -17,7 +17,8 @@ from sightsound.clients.base import ServiceRejectedError, TransientServiceError
 from sightsound.config import get_settings
 from sightsound.media.errors import MediaError
 from sightsound.tasks.app import celery_app
-from sightsound.tasks.registry import INGEST, REAP_JOBS, REASON, VERIFY, stage_task
+from sightsound.tasks.recovery import resend_orphans
+from sightsound.tasks.registry import INGEST, REAP_JOBS, REAP_RUNS, REASON, VERIFY, TaskRoute, stage_task
 from sightsound_worker import reaper, stages
 from sightsound_worker.pipeline import STAGES
 
@@ -85,3 +86,13 @@ def reap_stuck_jobs() -> dict[str, Any]:
     settings = get_settings()
     report = reaper.requeue_stuck(settings, older_than_s=settings.stuck_after_s, send=enqueue)
     return report.as_dict()
+
+
+def _send(task: TaskRoute, task_id: uuid.UUID) -> None:
+    celery_app.send_task(task.name, args=[str(task_id)], queue=task.queue)
+
+
+@celery_app.task(name=REAP_RUNS.name)
+def reap_orphaned_runs() -> dict[str, list[str]]:
+    """Beat's reaper for training runs and evaluations (the trainer workers re-send them only when they start)."""
+    return resend_orphans(get_settings(), _send)

@@ -10,11 +10,24 @@ from celery import Celery
 from kombu.entity import Queue
 
 from sightsound.config import Settings, get_settings
-from sightsound.tasks.registry import ALL_TASKS, QUEUES, REAP_JOBS
+from sightsound.tasks.registry import ALL_TASKS, EVALUATE, QUEUES, REAP_JOBS, REAP_RUNS, TRAIN
 
 STAGE_QUEUES = QUEUES
 
 TASK_ROUTES = {task.name: {"queue": task.queue} for task in ALL_TASKS}
+
+
+def task_time_limits(settings: Settings) -> dict[str, dict[str, float]]:
+    """Soft and hard time limits of every task, by its queue: a training run gets ``trainer_run_timeout_s``, an
+    evaluation ``evaluation_timeout_s``, everything else ``stage_time_limit_s``. At the soft limit the task gets
+    ``SoftTimeLimitExceeded`` and records the failure with its reason; ``time_limit_grace_s`` later the child is
+    killed (and the message's next delivery counts against ``max_attempts``)."""
+    soft_by_queue = {TRAIN.queue: settings.trainer_run_timeout_s, EVALUATE.queue: settings.evaluation_timeout_s}
+    limits = {}
+    for task in ALL_TASKS:
+        soft = soft_by_queue.get(task.queue, settings.stage_time_limit_s)
+        limits[task.name] = {"soft_time_limit": soft, "time_limit": soft + settings.time_limit_grace_s}
+    return limits
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -35,11 +48,16 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout_s},
         worker_hijack_root_logger=False,
+        task_annotations=task_time_limits(settings),
         beat_schedule={
             "reap-stuck-jobs": {
                 "task": REAP_JOBS.name,
                 "schedule": max(30.0, settings.stuck_after_s / 4),
-            }
+            },
+            "reap-orphaned-runs": {
+                "task": REAP_RUNS.name,
+                "schedule": max(30.0, settings.stuck_after_s / 4),
+            },
         },
     )
     return app

@@ -19,12 +19,14 @@ INGEST = TaskRoute("sightsound.ingest_job", "ingest")
 REASON = TaskRoute("sightsound.reason_job", "reason")
 VERIFY = TaskRoute("sightsound.verify_job", "verify")
 REAP_JOBS = TaskRoute("sightsound.reap_stuck_jobs", "ingest")
+#: Re-sends orphaned training runs and evaluations (the pipeline worker runs it: the trainer may be busy for hours).
+REAP_RUNS = TaskRoute("sightsound.reap_orphaned_runs", "ingest")
 TRAIN = TaskRoute("sightsound.train_run", "train")
 EVALUATE = TaskRoute("sightsound.evaluate", "evaluate")
 
 #: The pipeline stage -> its task (the stage's name is also its queue's).
 STAGE_TASKS: dict[str, TaskRoute] = {"ingest": INGEST, "reason": REASON, "verify": VERIFY}
-ALL_TASKS: tuple[TaskRoute, ...] = (INGEST, REASON, VERIFY, REAP_JOBS, TRAIN, EVALUATE)
+ALL_TASKS: tuple[TaskRoute, ...] = (INGEST, REASON, VERIFY, REAP_JOBS, REAP_RUNS, TRAIN, EVALUATE)
 #: Every queue, in pipeline order.
 QUEUES: tuple[str, ...] = tuple(dict.fromkeys(task.queue for task in ALL_TASKS))
 

@@ -23,7 +23,8 @@ from sightsound.config import Settings
 from sightsound.contracts.evaluation import EvaluationProgress, EvaluationSettings
 from sightsound.db.models import Clip, Evaluation, EvaluationItem, Question, RunState, Split
 from sightsound.db.session import session_scope
-from sightsound.tasks.locks import LockSpace, TaskBusy, task_lock, unlocked
+from sightsound.tasks import recovery
+from sightsound.tasks.locks import LockSpace, TaskBusy, task_lock
 from sightsound_trainer.run_records import gave_up_reason
 
 TERMINAL = frozenset({RunState.succeeded, RunState.failed, RunState.cancelled})
@@ -209,9 +210,4 @@ def finish_evaluation(settings: Settings, evaluation_id: uuid.UUID, state: RunSt
 
 def orphaned_evaluations(settings: Settings) -> list[uuid.UUID]:
     """Queued or running evaluations that no worker holds (their worker died, or their message was lost)."""
-    with session_scope(settings.database_url) as session:
-        ids = list(session.scalars(
-            select(Evaluation.id).where(Evaluation.state.in_([RunState.queued, RunState.running]))
-            .order_by(Evaluation.created_at)
-        ))
-    return unlocked(settings.database_url, LockSpace.evaluation, ids)
+    return recovery.orphaned_evaluations(settings, older_than_s=0)
