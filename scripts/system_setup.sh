@@ -12,6 +12,9 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 # Real sounds for the verifier's labelled claim set and the main job's sample set.
 [ -d /usr/share/sonic-pi ] || dpkg -s sonic-pi-samples >/dev/null 2>&1 || need_apt+=(sonic-pi-samples)
 dpkg -s sound-theme-freedesktop >/dev/null 2>&1 || need_apt+=(sound-theme-freedesktop)
+# Headless browser for the review console's browser tests (Playwright drives /usr/bin/chromium; never
+# `playwright install`).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
   echo "installing ${need_apt[*]}"
   apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}"
