@@ -88,12 +88,12 @@ class ServiceProcess:
             return ""
 
 
-def trainer_worker_process(log_dir: Path, name: str = "trainer") -> ServiceProcess:
-    """A Celery worker of the trainer on the ``train`` and ``evaluate`` queues: one run or evaluation at a time,
-    a fresh child per task (so its GPU memory goes back when it ends)."""
+def trainer_worker_process(log_dir: Path, name: str = "trainer", queues: str = "train,evaluate") -> ServiceProcess:
+    """A Celery worker of the trainer on ``queues``: one run or evaluation at a time, a fresh child per task (so its
+    GPU memory goes back when it ends). The stack runs one pool per queue, so a long run never blocks evaluations."""
     argv = [
         sys.executable, "-m", "celery", "-A", "sightsound_trainer.worker", "worker",
-        "--queues", "train,evaluate", "--concurrency", "1", "--pool", "prefork", "--max-tasks-per-child", "1",
+        "--queues", queues, "--concurrency", "1", "--pool", "prefork", "--max-tasks-per-child", "1",
         "--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h",
         "--without-gossip", "--without-mingle",
     ]  # fmt: skip
@@ -222,11 +222,14 @@ class Stack:
         return worker
 
     def add_trainer_worker(self, name: str = "trainer") -> ServiceProcess:
-        """Start a trainer worker beside the stack (or a fresh one in place of a dead one)."""
-        trainer = trainer_worker_process(self.log_dir, name)
-        trainer.start(self.env)
-        self.processes[name] = trainer
-        return trainer
+        """Start the trainer's two worker pools beside the stack (or fresh ones in place of dead ones): ``name`` on
+        the ``train`` queue (returned) and ``<name>-evaluate`` on ``evaluate``, so a long training run does not
+        hold up every evaluation."""
+        for proc_name, queue in ((f"{name}-evaluate", "evaluate"), (name, "train")):
+            worker = trainer_worker_process(self.log_dir, proc_name, queues=queue)
+            worker.start(self.env)
+            self.processes[proc_name] = worker
+        return self.processes[name]
 
     def stop(self) -> None:
         for name in CORE_PROCESSES:

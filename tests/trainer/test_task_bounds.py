@@ -64,3 +64,33 @@ def test_an_evaluation_past_its_delivery_cap_fails_instead_of_running_again(sett
         evaluation = session.get_one(Evaluation, evaluation_id)
         assert evaluation.state is RunState.failed and evaluation.finished_at is not None
         assert evaluation.error is not None and "SIGHTSOUND_MAX_ATTEMPTS" in evaluation.error
+
+
+# --- finding 8: a run's wall clock, its student model, its steps and tokens --------------------------------
+
+
+def test_a_subprocess_past_its_wall_clock_limit_is_killed_with_its_children(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import sys
+    import time
+
+    from sightsound_trainer.runner import RunTimedOut, run_with_deadline
+
+    pid_file = tmp_path / "child.pid"
+    # a parent (standing for torchrun) with a child (a rank) that would both outlive any test
+    script = ("import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', 'import time; "
+              f"time.sleep(120)']); open({str(pid_file)!r}, 'w').write(str(p.pid)); time.sleep(120)")
+    started = time.monotonic()
+    with pytest.raises(RunTimedOut, match="wall-clock limit of 2 s"):
+        run_with_deadline([sys.executable, "-c", script], tmp_path / "launch.log", dict(os.environ), timeout_s=2)
+    assert time.monotonic() - started < 30
+    child = int(pid_file.read_text())
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the rank outlived its run")
+    assert run_with_deadline([sys.executable, "-c", "pass"], tmp_path / "ok.log", dict(os.environ), timeout_s=30) == 0

@@ -8,9 +8,11 @@ claim the run in PostgreSQL, train it (in this process, or in ``trainer_processe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -140,6 +142,30 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+class RunTimedOut(RuntimeError):
+    """A run's processes passed its wall-clock limit and were killed."""
+
+
+def run_with_deadline(argv: list[str], log_path: Path, env: dict[str, str], timeout_s: float) -> int:
+    """Run ``argv`` (torchrun) in a process group of its own, its output appended to ``log_path``; its exit code.
+
+    Past ``timeout_s``, or when this process is interrupted (Celery's soft time limit), the whole group is killed
+    (torchrun and every rank), so no rank outlives its run holding a GPU.
+    """
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            return process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise RunTimedOut(f"the run passed its wall-clock limit of {timeout_s:g} s "
+                              "(SIGHTSOUND_TRAINER_RUN_TIMEOUT_S); its processes were killed") from None
+        finally:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
 def _run_distributed(settings: Settings, spec: RunSpec) -> bool:
     """Train in ``trainer_processes`` processes under torchrun; True when cancelled."""
     spec.run_dir.mkdir(parents=True, exist_ok=True)
@@ -149,11 +175,10 @@ def _run_distributed(settings: Settings, spec: RunSpec) -> bool:
             f"--nproc_per_node={settings.trainer_processes}", "-m", "sightsound_trainer.launch",
             "--run-id", str(spec.run_id)]
     log_path = spec.run_dir / f"launch-{spec.attempt}.log"
-    with log_path.open("ab") as out:
-        result = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, env=settings_env(settings), check=False)
-    if result.returncode != 0:
+    returncode = run_with_deadline(argv, log_path, settings_env(settings), settings.trainer_run_timeout_s)
+    if returncode != 0:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
-        raise RuntimeError(f"torchrun exited with {result.returncode}:\n{tail}")
+        raise RuntimeError(f"torchrun exited with {returncode}:\n{tail}")
     return bool(json.loads(outcome_path.read_text()).get("cancelled", False))
 
 

@@ -1,4 +1,5 @@
-"""Entry point of the trainer worker: ``celery -A sightsound_trainer.worker worker -Q train,evaluate --concurrency 1``.
+"""Entry point of the trainer workers: ``celery -A sightsound_trainer.worker worker -Q train --concurrency 1`` and
+another pool with ``-Q evaluate`` (compose's ``trainer`` and ``evaluator``), so a long run never holds up evaluations.
 
 It runs training runs (queue ``train``) and evaluations (queue ``evaluate``), one task at a time per worker
 (``--concurrency 1``; Celery's prefetch multiplier is 1). Use ``--max-tasks-per-child 1`` so each run or

@@ -12,9 +12,10 @@ from sqlalchemy import select, update
 from sightsound.contracts.training import TrainingRunCreate
 from sightsound.db.models import Dataset, RunState, TrainingRun
 from sightsound.web import ProblemError, problem_openapi_responses
-from sightsound_api.deps import SessionDep, scope
+from sightsound_api.deps import SessionDep, SettingsDep, scope
 from sightsound_api.idempotency import first_of_key, replay
 from sightsound_api.pagination import newest_first_page
+from sightsound_api.training_limits import check_run_request
 from sightsound_api.training_schemas import CheckpointOut, TrainingRunOut, TrainingRunPage
 
 router = APIRouter(prefix="/v1/training-runs", tags=["training runs"])
@@ -69,6 +70,7 @@ def create_training_run(
     request: Request,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> TrainingRunOut:
     wanted = body.model_dump(mode="json")
@@ -83,6 +85,7 @@ def create_training_run(
     if int(dataset.counts.get("records", 0)) == 0:
         raise ProblemError(422, f"dataset_id: dataset {dataset.id} has no records to train on",
                            kind="empty-dataset")
+    check_run_request(body, settings, int(dataset.counts.get("records", 0)))
     run_id = uuid.uuid4()
     run = TrainingRun(
         id=run_id,
