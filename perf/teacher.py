@@ -22,8 +22,13 @@ frames extracted by sightsound.media.ingest, one question each, drawn with adapt
 embedded): average samples used vs K. (Adaptive stopping never changes the keep/drop decision: the
 tests prove it exhaustively.)
 
+Part 3 (``--lengths N``, see ``perf/teacher_lengths.py``): output lengths (tokens and characters of
+the reasoning and of the claims block) at the default ``teacher_max_new_tokens``, on the tiny model with
+RANDOM weights, and the claim kinds the embedded teacher's view gives on the sample set's photos.
+
     python perf/teacher.py --device cpu --model tiny                 # -> perf/results/teacher-cpu.json
     python perf/teacher.py --device cuda --size 7b --decode compiled # the GPU run (random weights)
+    python perf/teacher.py --lengths-only --lengths 4  # -> perf/results/teacher-lengths-cpu.json
 
 Random weights: the numbers are speed, not quality.
 """
@@ -315,7 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--adaptive-backend", default="tiny", choices=["tiny", "embedded"])
     parser.add_argument("--adaptive-first-round", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--lengths", type=int, default=0, help="questions for output lengths at the defaults")
+    parser.add_argument("--lengths-only", action="store_true", help="only part 3 (lengths, embedded claims)")
     args = parser.parse_args(argv)
+    if args.lengths_only:
+        return lengths_report(max(1, args.lengths), args.k, args.out)
 
     torch.set_num_threads(args.threads)
     load_at_start = os.getloadavg()
@@ -381,6 +390,22 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}")
+    return 0
+
+
+def lengths_report(questions: int, k: int, out: Path | None) -> int:
+    """Part 3 alone (perf/teacher_lengths.py)."""
+    from teacher_lengths import embedded_claim_kinds, tiny_lengths
+
+    torch.set_num_threads(1)
+    lengths = tiny_lengths(questions, min(k, 4))
+    print(json.dumps(lengths, indent=2))
+    kinds = embedded_claim_kinds()
+    print(json.dumps(kinds["kinds"]), f"({kinds['distinct_kinds']} kinds)")
+    report = {"bench": "teacher-lengths", "lengths": lengths, "embedded_claims": kinds}
+    path = out or Path(__file__).parent / "results" / "teacher-lengths-cpu.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {path}")
     return 0
 
 

@@ -16,7 +16,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-
 #: Passwords the repository itself ships (docker-compose.yml's default, deploy/gpu.env's placeholder).
 COMPOSE_DEFAULT_PASSWORDS = frozenset({"sightsound", "change-me"})
 #: Shortest service token production accepts.
@@ -52,6 +51,10 @@ class Settings(BaseSettings):
 
     # --- upload and ingest limits --------------------------------------------------------------
     max_upload_bytes: int = Field(200 * 1024 * 1024, ge=1024, description="Largest accepted upload.")
+    max_request_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest body of any other request (JSON), counted while it is read, "
+        "chunked or not; uploads (and base64 audio) have SIGHTSOUND_MAX_UPLOAD_BYTES.",
+    )
     max_duration_s: float = Field(600.0, gt=0, description="Longest accepted clip, in seconds.")
     max_width: int = Field(3840, ge=16, description="Widest accepted video, in pixels.")
     max_height: int = Field(2160, ge=16, description="Tallest accepted video, in pixels.")
@@ -72,15 +75,17 @@ class Settings(BaseSettings):
     teacher_url: str = Field("http://127.0.0.1:8001", description="Base URL of the teacher service.")
     verifier_url: str = Field("http://127.0.0.1:8002", description="Base URL of the verifier service.")
     http_timeout_s: float = Field(300.0, gt=0, description="Timeout of one call to teacher or verifier.")
-    max_request_bytes: int = Field(
-        4 * 1024 * 1024, ge=1024, description="Largest body of any other request (JSON), counted while it is read, "
-        "chunked or not; uploads (and base64 audio) have SIGHTSOUND_MAX_UPLOAD_BYTES.",
-    )
     task_max_retries: int = Field(5, ge=0, description="Retries of a stage on transient HTTP errors.")
     task_retry_backoff_s: float = Field(2.0, ge=0, description="First retry delay; doubles each time.")
     traces_per_question: int = Field(4, ge=1, le=64, description="K: chains of thought per question.")
     teacher_temperature: float = Field(0.7, ge=0, le=2)
-    teacher_max_new_tokens: int = Field(128, ge=8, le=4096)
+    teacher_max_new_tokens: int = Field(
+        512,
+        ge=8,
+        le=8192,
+        description="Most tokens of one trace (reasoning, claims and answer): sized for a real teacher's "
+        "chain of thought. The embedded CPU teacher runs with fewer (the main job sets its own).",
+    )
     teacher_seed: int | None = Field(0, description="Seed sent with each reason request (null: random).")
     broker_visibility_timeout_s: int = Field(
         3600, ge=1, description="Redis redelivers an unacknowledged task after this many seconds."
@@ -135,7 +140,7 @@ class Settings(BaseSettings):
     teacher_openai_flavor: Literal["vllm", "openai"] = Field(
         "vllm",
         description="`vllm` adds vLLM's own request fields (`return_token_ids` for exact token counts; the "
-        "output format as a `structured_outputs` regex when teacher_structured is on); `openai` sends "
+        "output format as a `structured_outputs` regex when teacher_openai_structured is on); `openai` sends "
         "standard fields only (token counts per sample are then estimated).",
     )
     teacher_embedded_tags: int = Field(3, ge=1, le=10, description="Tags per frame from the embedded ImageNet tagger.")
@@ -144,7 +149,15 @@ class Settings(BaseSettings):
     teacher_max_frames: int = Field(32, ge=1, description="Most frames a reason request may carry.")
     teacher_max_frame_side: int = Field(1024, ge=28, description="Largest frame side the teacher accepts.")
     teacher_structured: bool = Field(
-        True, description="Constrain decoding to the output format (think, claims, answer)."
+        True,
+        description="Local backends (transformers, embedded): constrain decoding to the output format's "
+        "envelope (think, claims block of open claim-language lines, answer).",
+    )
+    teacher_openai_structured: bool = Field(
+        False,
+        description="openai backend, vllm flavor: send the output format as a `structured_outputs` regex "
+        "(opt-in; it admits every claim line the claim language allows). Off: the prompt alone asks for "
+        "the format, as a real teacher needs.",
     )
     teacher_decode: Literal["eager", "compiled", "graphs"] = Field(
         "eager",

@@ -11,10 +11,13 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from sightsound.config import Settings
+from sightsound.contracts.claim_language import claim_line_regex
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse
 from sightsound_teacher.app import create_app
 from sightsound_teacher.backends import BackendUpstreamError, Generation
 from sightsound_teacher.backends.transformers_backend import TransformersBackend
+from sightsound_teacher.prompt import PROMPT_VERSION
+from sightsound_teacher.regex_format import MAX_CLAIM_LINES
 from tests.conftest import SERVICE_HEADERS
 
 PROBLEM = "application/problem+json"
@@ -64,13 +67,14 @@ def test_reason_happy_path(client: TestClient, frame_urls: list[str]) -> None:
     response = client.post("/v1/reason", json=body(frame_urls))
     assert response.status_code == 200, response.text
     result = ReasonResponse.model_validate(response.json())
-    assert (result.model, result.backend, result.prompt_version) == ("tiny-random", "transformers", "audio-cot-v1")
+    assert (result.model, result.backend, result.prompt_version) == ("tiny-random", "transformers", PROMPT_VERSION)
     assert result.sampling.seed == 1 and result.sampling.top_p == 0.95
     assert [s.index for s in result.traces] == [0, 1, 2]
     for sample in result.traces:
         assert sample.answer_index is not None and sample.parse_error is None
         block = sample.text.split("<claims>\n")[1].split("</claims>")[0]
-        assert 1 <= len(block.splitlines()) <= 2
+        assert 1 <= len(block.splitlines()) <= MAX_CLAIM_LINES
+        assert all(claim_line_regex().fullmatch(line) for line in block.splitlines())
     answers = [s.answer_index for s in result.traces]
     assert result.consensus.policy == "unanimous"
     assert result.consensus.reached == (len(set(answers)) == 1)

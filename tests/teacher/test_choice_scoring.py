@@ -18,8 +18,9 @@ from sightsound_teacher.choice_scoring import (
     evidence_labels,
     scoring_context,
 )
-from sightsound_teacher.grammar import Choice, Grammar, GrammarError, GrammarLogitsProcessor
+from sightsound_teacher.grammar import Grammar, GrammarError, GrammarLogitsProcessor
 from sightsound_teacher.parsing import parse_answer
+from sightsound_teacher.regex_format import RowFormat
 from sightsound_teacher.tagger import Tag
 from sightsound_teacher.tiny import load_tiny_teacher
 
@@ -135,36 +136,34 @@ def grammar(tokenizer: PreTrainedTokenizerBase) -> Grammar:
     return Grammar.from_tokenizer(tokenizer)
 
 
-def to_answer_slot(grammar: Grammar, letter: int | None) -> Choice:
-    row = grammar.start(0, letter)
-    for token in [*grammar.think_open, *grammar.think_close, *grammar.claim_lines[0], *grammar.claims_close]:
-        row = grammar.advance(row, token)
-    assert isinstance(row.state, Choice)
-    return row.state
-
-
 class TestForcedLetter:
-    def test_the_answer_slot_admits_only_the_forced_letter(self, grammar: Grammar) -> None:
-        assert to_answer_slot(grammar, None).allowed() == {ids[0] for ids in grammar.letters}
-        for letter in range(4):
-            assert to_answer_slot(grammar, letter).allowed() == {grammar.letters[letter][0]}
+    def test_the_answer_slot_admits_only_the_forced_letter(
+        self, grammar: Grammar, tokenizer: PreTrainedTokenizerBase
+    ) -> None:
+        head = "<think>x</think>\n<claims>\nsource=dog; event=bark\n</claims>\n<answer>"
+        for letter in "ABCD":
+            for said in "ABCD":
+                matcher = grammar.matcher(RowFormat(letter=letter))
+                ids = tokenizer.encode(head + said + "</answer>", add_special_tokens=False)
+                assert (matcher.consume_tokens(ids) and matcher.is_accepting()) == (said == letter)
 
-    def test_a_letter_out_of_range_is_refused(self, grammar: Grammar) -> None:
-        with pytest.raises(ValueError, match="letter index"):
-            grammar.start(0, 4)
+    def test_a_letter_out_of_range_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="answer letter"):
+            RowFormat(letter="E")
 
     def test_processor_forces_each_rows_letter_whatever_the_logits(
         self, grammar: Grammar, tokenizer: PreTrainedTokenizerBase
     ) -> None:
         letters = [3, 0, 2, 2, 1, 3]
-        max_new = grammar.tail_tokens() + 6
-        processor = GrammarLogitsProcessor(grammar, max_new, letters)
+        max_new = grammar.min_new_tokens() + 6
+        processor = GrammarLogitsProcessor(grammar, max_new, [RowFormat(letter="ABCD"[i]) for i in letters])
+        letter_a = int(tokenizer.encode("A", add_special_tokens=False)[0])
         gen = torch.Generator().manual_seed(0)
         ids = torch.full((len(letters), 4), 7, dtype=torch.long)
         for _ in range(max_new):
             scores = torch.randn(len(letters), grammar.vocab_size, generator=gen) * 3
             # The model would rather say A everywhere: the mask must still win.
-            scores[:, grammar.letters[0][0]] = 100.0
+            scores[:, letter_a] = 100.0
             probs = torch.softmax(processor(ids, scores), dim=-1)  # type: ignore[arg-type]
             ids = torch.cat([ids, torch.multinomial(probs, 1, generator=gen)], dim=1)
         answers = []
@@ -173,7 +172,7 @@ class TestForcedLetter:
             answers.append(parse_answer(text, ["a", "b", "c", "d"]))
         assert answers == [(letter, None) for letter in letters]
 
-    def test_one_letter_per_row(self, grammar: Grammar) -> None:
-        processor = GrammarLogitsProcessor(grammar, grammar.tail_tokens(), [0, 1])
-        with pytest.raises(GrammarError, match="2 forced letters for a batch of 3"):
+    def test_one_format_per_row(self, grammar: Grammar) -> None:
+        processor = GrammarLogitsProcessor(grammar, grammar.min_new_tokens(), [RowFormat(), RowFormat()])
+        with pytest.raises(GrammarError, match="2 row formats for a batch of 3"):
             processor(torch.zeros((3, 2), dtype=torch.long), torch.zeros((3, grammar.vocab_size)))  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from sightsound_teacher.choice_scoring import choice_distribution, continuation_
 from sightsound_teacher.frames import load_frames
 from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.prompt import PROMPT_VERSION_TAGS_SCORED, describe_frames, likely_answer_line
+from sightsound_teacher.sound_sources import view_claims
 from tests.conftest import SERVICE_HEADERS
 
 pytestmark = pytest.mark.slow
@@ -200,3 +201,26 @@ def test_different_frames_give_different_answers(embedded: EmbeddedBackend) -> N
         think = generations[0].text.split("</think>")[0].lower()
         assert "podium" not in think
     assert answers == {"chelsea": 1, "clock": 0}
+
+
+def test_claims_are_what_the_view_supports_in_the_block_and_in_the_prose(embedded: EmbeddedBackend) -> None:
+    """Issue 10: the embedded teacher claimed only loudness. Now each source in view is claimed (the cat
+    photo: a cat meows) in the claims block AND said in the reasoning; SmolLM2 writes the rest."""
+    frames = [photo("chelsea")] * 2
+    expected = view_claims(embedded.tags(frames))
+    assert expected.lines[0] == "source=cat; event=meow; present=yes"
+    request = source_request(k=2, temperature=0.8, seed=3, max_new_tokens=160)
+    for g in embedded.generate(request, frames):
+        think, rest = g.text.split("</think>")
+        block = rest.split("<claims>\n")[1].split("</claims>")[0].splitlines()
+        assert tuple(block) == expected.lines
+        assert think.startswith("<think>" + expected.prose()) and len(think) > len(expected.prose()) + 20, think
+        assert parse_answer(g.text, SOURCE_CHOICES)[1] is None
+
+
+def test_short_budgets_drop_the_sentences_before_the_claims(embedded: EmbeddedBackend) -> None:
+    claims = view_claims(embedded.tags([photo("chelsea")]))
+    tight = embedded.row_format(claims, 1, embedded.min_new_tokens() + 6)
+    roomy = embedded.row_format(claims, 1, 160)
+    assert roomy.think_prefix == claims.prose() and roomy.claims == claims.lines
+    assert tight.think_prefix == "" and tight.letter == "B"

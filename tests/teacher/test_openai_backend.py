@@ -39,14 +39,14 @@ from pydantic import TypeAdapter
 from sightsound.config import Settings
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse, SamplingParams
 from sightsound_teacher.app import create_app
-from sightsound_teacher.backends import BackendUpstreamError
+from sightsound_teacher.backends import BackendUpstreamError, backend_from_settings
 from sightsound_teacher.backends.hf_generate import decode_rows, generate_kwargs, seeded_generate
 from sightsound_teacher.backends.openai_backend import OpenAIBackend
 from sightsound_teacher.backends.transformers_backend import TransformersBackend
 from sightsound_teacher.frames import load_frames
 from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.prompt import PROMPT_VERSION_TAGS
-from sightsound_teacher.regex_format import structured_max_tokens
+from sightsound_teacher.regex_format import format_regex
 from tests.conftest import SERVICE_HEADERS
 
 MakeRequest = Callable[..., ReasonRequest]
@@ -284,8 +284,8 @@ def test_k_samples_in_one_request(
     assert fresh.problems == [] and len(fresh.bodies) == 1
     sent = fresh.bodies[0]
     assert (sent["n"], sent["temperature"], sent["top_p"], sent["seed"]) == (3, 0.9, 0.95, 5)
-    assert sent["max_tokens"] == structured_max_tokens(96)  # room for a tail spelled in small tokens
-    assert sent["return_token_ids"] is True and "regex" in sent["structured_outputs"]
+    assert sent["max_tokens"] == 96  # tokens bound the sample; the regex has no length cap
+    assert sent["return_token_ids"] is True and sent["structured_outputs"] == {"regex": format_regex()}
     images = [p for p in sent["messages"][1]["content"] if p["type"] == "image_url"]
     assert len(images) == 3 and isinstance(sent["messages"][0]["content"], str)
     assert len(generations) == 3
@@ -395,6 +395,7 @@ def app_settings(stub: Stub, media_dir: Path, **overrides: Any) -> Settings:
         "teacher_openai_base_url": stub.url,
         "teacher_openai_model": "tiny-random",
         "teacher_openai_max_retries": 0,
+        "teacher_openai_structured": True,  # the tiny random model writes the format only when constrained
     }
     return Settings(**(base | overrides))
 
@@ -430,3 +431,23 @@ def test_app_reports_an_unreachable_server_as_502(frame_urls: list[str], media_d
     with TestClient(create_app(settings), headers=SERVICE_HEADERS) as client:
         response = client.post("/v1/reason", json=reason_body(frame_urls))
     assert response.status_code == 502 and response.json()["type"].endswith("/upstream-unavailable")
+
+
+def test_structured_outputs_are_opt_in(fresh: Stub, frame_urls: list[str], make_request: MakeRequest) -> None:
+    """Issue 10: the openai backend sends no grammar unless asked; asked, it sends the OPEN format regex."""
+    settings = Settings(teacher_backend="openai", teacher_openai_base_url=fresh.url)
+    assert settings.teacher_openai_structured is False
+    default = backend_from_settings(settings)
+    assert isinstance(default, OpenAIBackend) and default.structured is False
+    backend, _ = backend_for(fresh)
+    request = make_request(frame_urls, k=2, max_new_tokens=512)
+    body = backend.build_body(request, frames_of(frame_urls))
+    assert "structured_outputs" not in body and body["max_tokens"] == 512
+    opted, _ = backend_for(fresh, structured=True)
+    body = opted.build_body(request, frames_of(frame_urls))
+    regex = body["structured_outputs"]["regex"]
+    assert regex == format_regex() and "menu" not in regex and body["max_tokens"] == 512
+    line = "source=cat; event=meow; order=after door opening"
+    sample = f"<think>{'I see a cat by a door. ' * 80}</think>\n<claims>\n{line}\n</claims>\n<answer>A</answer>"
+    assert re.fullmatch(regex, sample)
+

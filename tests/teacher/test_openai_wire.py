@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from typing import Any
 
 import pytest
@@ -21,9 +20,7 @@ from sightsound_teacher.backends.openai_wire import (
     split_by_length,
     to_openai_messages,
 )
-from sightsound_teacher.grammar import CLAIM_MENU, compatible
 from sightsound_teacher.prompt import build_messages
-from sightsound_teacher.regex_format import format_regex, think_char_budget
 
 CHOICES = ["a", "b", "c", "d"]
 
@@ -126,30 +123,3 @@ class TestErrors:
     def test_backoff(self) -> None:
         assert [retry_delay(a, 1.0) for a in range(4)] == [1.0, 2.0, 4.0, 8.0]
         assert retry_delay(5, 1.0, "3") == 3.0 and retry_delay(0, 1.0, "-4") == 0.0
-
-
-class TestRegex:
-    def test_budget_grows_with_tokens(self) -> None:
-        assert think_char_budget(64) == 16 < think_char_budget(128) < think_char_budget(512)
-
-    def test_every_menu_pair_the_grammar_allows_matches(self) -> None:
-        pattern = re.compile(format_regex(256))
-        for first in CLAIM_MENU:
-            for second in [None, *CLAIM_MENU]:
-                lines = first.text + "\n" + ("" if second is None else second.text + "\n")
-                sample = f"<think>I see a dog.</think>\n<claims>\n{lines}</claims>\n<answer>C</answer>"
-                allowed = second is None or compatible(first, second)
-                assert bool(pattern.fullmatch(sample)) == allowed, lines
-
-    @pytest.mark.parametrize(
-        "sample",
-        [
-            "<think>a <b> c</think>\n<claims>\nsource=person; event=speech; present=yes\n</claims>\n<answer>A</answer>",
-            "<think>x</think>\n<claims>\n</claims>\n<answer>A</answer>",
-            "<think>x</think>\n<claims>\nsource=person; event=speech; present=yes\n</claims>\n<answer>E</answer>",
-            "<think>" + "x" * 500 + "</think>\n<claims>\nsource=person; event=speech; present=yes\n</claims>\n"
-            "<answer>A</answer>",
-        ],
-    )
-    def test_refuses(self, sample: str) -> None:
-        assert not re.fullmatch(format_regex(128), sample)

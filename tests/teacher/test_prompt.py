@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
-from sightsound.contracts.common import ANSWER_OPEN, CLAIMS_OPEN, THINK_OPEN
+import re
+
+from sightsound.contracts.claim_language import CLAIM_FORMAT_VERSION, CLAIM_KEYS_V2, is_valid_claim_line
+from sightsound.contracts.common import ANSWER_OPEN, CLAIMS_CLOSE, CLAIMS_OPEN, THINK_OPEN
 from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.prompt import (
     IMAGE_PLACEHOLDER,
     PROMPT_VERSION,
+    PROMPT_VERSION_TAGS,
+    PROMPT_VERSION_TAGS_SCORED,
     SYSTEM_TEXT,
+    SYSTEM_TEXT_TAGS,
+    TAGS_EXAMPLE_OUTPUT,
     build_messages,
     flatten_messages,
 )
+from sightsound_teacher.regex_format import format_regex
 
 
 def test_version_and_format_are_taught() -> None:
-    assert PROMPT_VERSION == "audio-cot-v1"
-    for tag in (THINK_OPEN, CLAIMS_OPEN, ANSWER_OPEN, "present=yes"):
+    assert CLAIM_FORMAT_VERSION == 2 and PROMPT_VERSION.endswith(f"-claims{CLAIM_FORMAT_VERSION}")
+    assert PROMPT_VERSION_TAGS == PROMPT_VERSION + "-tags"
+    assert PROMPT_VERSION_TAGS_SCORED == PROMPT_VERSION + "-tags-scored"
+    for tag in (THINK_OPEN, CLAIMS_OPEN, ANSWER_OPEN, "present=yes", "count>=3", "hedged=yes"):
         assert tag in SYSTEM_TEXT
+    for key in CLAIM_KEYS_V2:  # every key of claim language v2, in both system texts
+        assert f"  {key}: " in SYSTEM_TEXT or key == "version", key
+        assert key in SYSTEM_TEXT_TAGS
+
+
+def example_claim_lines(text: str) -> list[str]:
+    return text.split(CLAIMS_OPEN + "\n")[-1].split(CLAIMS_CLOSE)[0].splitlines()
+
+
+def test_few_shot_claims_are_valid_v2_lines_of_several_kinds() -> None:
+    for output in (SYSTEM_TEXT, TAGS_EXAMPLE_OUTPUT):
+        lines = example_claim_lines(output)
+        assert len(lines) >= 2 and all(is_valid_claim_line(line) for line in lines), lines
+        assert re.fullmatch(format_regex(), output[output.rindex(THINK_OPEN) :]), output
+    assert any("hedged=yes" in line or "window=" in line for line in example_claim_lines(SYSTEM_TEXT))
 
 
 def test_few_shot_example_parses() -> None:

@@ -1,53 +1,70 @@
-"""Structured decoding: constrain a sample to the teacher's output format, token by token.
+"""Structured decoding for the local backends: the regex of :mod:`sightsound_teacher.regex_format`, compiled
+by llguidance (the engine vLLM uses), applied to a Hugging Face ``generate`` as a logits processor.
 
-The format (see ``sightsound.contracts.common``)::
+The texts allowed are exactly those of :func:`~sightsound_teacher.regex_format.format_regex`, the same
+regex the ``openai`` backend sends to vLLM: ``<think>`` free text, a claims block of open claim-language
+lines, one answer letter. The grammar only *masks* logits; wherever there is a choice (every word of
+the reasoning, every key and value of a claim, the letter) the model's own logits choose, so samples
+are genuine model output.
 
-    <think>free text, at most F tokens</think>
-    <claims>
-    one or two lines from CLAIM_MENU
-    </claims>
-    <answer>A|B|C|D</answer><eos>
+What is added here is a *token* budget, so a sample always ends with its answer inside
+``max_new_tokens`` (a server gets ``max_tokens`` instead):
 
-Why: a tiny random model (tests, smoke runs) never writes the format by itself, and a real one
-sometimes drifts. The grammar only *masks* logits; wherever there is a choice (which claim line, a
-second line or not, which letter, when to stop thinking) the model's own logits choose among the
-allowed tokens, so samples stay genuine model output, not canned text.
+- the reasoning may run until ``think_until`` generated tokens; after that the row is steered onto
+  ``</think>`` (the first token of the closing text, as long as the matcher accepts that text whole);
+- the claims block may run until ``claims_until``; after that the row is steered onto the shortest text
+  that ends the line in progress and closes the block (:data:`CLAIMS_ENDINGS`: nothing to add, a closing
+  quote, a value, ``=`` and a value, or a whole ``k=x`` pair, then ``</claims>``);
+- wherever a single continuation is forced (the closing tags, a row's fixed parts) the canonical tokens
+  are taken (llguidance's fast-forward tokens), so the fixed tail costs its normal token count.
 
-How:
-- Each fixed piece of text is encoded on its own and the ids concatenated, so the decoded sample is
-  exactly the concatenated text (checked at build time: the tokenizer must round-trip each piece).
-- A choice point is a list of candidate token sequences; the allowed next tokens are the union of the
-  next tokens of the candidates still matching what was generated (a token trie). Candidates at one
-  choice point must be prefix-free, so a completed candidate is unambiguous.
-- Free text may use any token except special tokens and tokens containing ``<`` (so no tag can appear
-  inside the reasoning), plus the first token of ``</think>``: choosing it closes the reasoning. The
-  model's end-of-sequence probability is moved onto that token, so "I am done" means "close <think>".
-  After F free tokens the close is forced.
-- State is kept per row of the batch: each of the K sequences of one ``generate`` call has its own.
-- The answer letter may be fixed per row (``letters``): the backend chose it beforehand (the embedded
-  teacher scores the choices, see :mod:`sightsound_teacher.choice_scoring`), and the grammar then offers
-  only that letter inside ``<answer>``, so what the row says is the chosen answer.
+The budgets leave room for the tail (:meth:`Grammar.fixed_tokens`); they narrow *when* the model must
+stop, never *what* it may write. The model's wish to end the sequence inside the reasoning is moved
+onto the first token of ``</think>`` (ending means "close the reasoning").
+
+Per row of the batch a :class:`~sightsound_teacher.regex_format.RowFormat` may fix the start of the
+reasoning, the claim lines and the letter (the embedded teacher fixes all three): the row's regex is
+then the open regex with those parts fixed, a subset of the open language.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from typing import Any
 
+import llguidance
+import llguidance.hf
+import numpy as np
 import torch
 from transformers import LogitsProcessor, PreTrainedTokenizerBase
 
 from sightsound.contracts.common import (
     ANSWER_CLOSE,
     ANSWER_OPEN,
-    CHOICE_LETTERS,
     CLAIMS_CLOSE,
     CLAIMS_OPEN,
     THINK_CLOSE,
     THINK_OPEN,
 )
+from sightsound_teacher.regex_format import OPEN, RowFormat, format_regex
 
-MAX_CLAIM_LINES = 2
+#: Tokens the claims block may overrun its budget by while the line in progress ends (``=``, ``"``, newline).
+OVERRUN_TOKENS = 4
+#: Smallest budget of an open claims block (about one short line).
+MIN_CLAIM_TOKENS = 12
+#: Share of the free tokens reserved for an open claims block (the reasoning gets the rest, and the
+#: block may use whatever the reasoning left).
+CLAIMS_SHARE = 0.25
+#: Once the reasoning's budget is spent: the text that closes it.
+THINK_ENDINGS = (f"{THINK_CLOSE}\n{CLAIMS_OPEN}\n",)
+#: Once the claims block's budget is spent: the shortest texts that end the line in progress (if any) and
+#: close the block, tried in order (the block may be at a line start, after a value, inside a quoted
+#: value, after an operator, after a key, after a ``;``).
+CLAIMS_ENDINGS = (
+    f"{CLAIMS_CLOSE}\n{ANSWER_OPEN}",
+    *(f"{head}\n{CLAIMS_CLOSE}\n{ANSWER_OPEN}" for head in ("", '"', "x", "=x", "k=x")),
+)
 
 
 class GrammarError(RuntimeError):
@@ -55,294 +72,203 @@ class GrammarError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class ClaimOption:
-    """One line of the claim menu. ``group``: at most one line per group; ``silence``/``sound`` conflict."""
-
-    text: str
-    group: str
-    asserts_sound: bool = False
-    asserts_silence: bool = False
-
-
-#: The finite claim menu of structured decoding: claims the verifier's analyzers can check.
-CLAIM_MENU: tuple[ClaimOption, ...] = (
-    ClaimOption("source=person; event=speech; present=yes", "speech", asserts_sound=True),
-    ClaimOption("source=person; event=speech; present=no", "speech"),
-    ClaimOption("source=scene; event=silence; present=yes", "silence", asserts_silence=True),
-    ClaimOption("source=scene; event=sound; loudness=rising", "loudness", asserts_sound=True),
-    ClaimOption("source=scene; event=sound; loudness=falling", "loudness", asserts_sound=True),
-    ClaimOption("source=scene; event=sound; loudness=steady", "loudness", asserts_sound=True),
-)
-
-
-def compatible(first: ClaimOption, second: ClaimOption) -> bool:
-    """Whether ``second`` may follow ``first`` in one claims block (no repeats, no contradictions).
-
-    >>> speech_yes, _, silence, rising = CLAIM_MENU[:4]
-    >>> compatible(speech_yes, rising), compatible(speech_yes, silence), compatible(rising, CLAIM_MENU[4])
-    (True, False, False)
-    """
-    if first.group == second.group:
-        return False
-    return not ((first.asserts_silence and second.asserts_sound) or (first.asserts_sound and second.asserts_silence))
-
-
-# --- the grammar as data --------------------------------------------------------------------------
-
-Ids = tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A choice point: candidates ``(label, token ids)`` and the ids consumed since it started."""
-
-    candidates: tuple[tuple[str, Ids], ...]
-    consumed: Ids = ()
-
-    def matching(self) -> list[tuple[str, Ids]]:
-        n = len(self.consumed)
-        return [(label, ids) for label, ids in self.candidates if ids[:n] == self.consumed]
-
-    def allowed(self) -> set[int]:
-        n = len(self.consumed)
-        return {ids[n] for _, ids in self.matching() if len(ids) > n}
-
-
-@dataclass(frozen=True)
-class Free:
-    """Free text: ``used`` tokens so far, at most ``budget``."""
-
-    used: int
-    budget: int
-
-
-@dataclass(frozen=True)
-class Done:
-    """End of sequence was produced; later tokens (padding) are ignored."""
-
-
-State = Choice | Free | Done
-
-
-@dataclass(frozen=True)
-class Row:
-    """Where one sequence is in the grammar, the claim lines it chose so far, its free budget F, and the
-    answer letter it must give (``None``: any letter, the model's logits choose)."""
-
-    state: State
-    claims: tuple[int, ...] = ()
-    budget: int = 0
-    letter: int | None = None
-
-
-@dataclass(frozen=True)
 class Grammar:
-    """Tokenized pieces of the format for one tokenizer; build once, reuse for every request."""
+    """The format for one tokenizer: llguidance's view of the tokenizer plus what the budgets need.
+    Build once per tokenizer (about a second), reuse for every request."""
 
-    think_open: Ids
-    think_close: Ids  # "</think>\n<claims>\n"
-    claim_lines: tuple[Ids, ...]  # each menu line + "\n"
-    claims_close: Ids  # "</claims>\n<answer>"
-    letters: tuple[Ids, ...]
-    answer_close: Ids
-    eos_id: int
+    lltokenizer: Any  # llguidance.LLTokenizer
+    tokenizer: PreTrainedTokenizerBase
     vocab_size: int
-    free_banned: frozenset[int] = field(default_factory=frozenset)
-    menu: tuple[ClaimOption, ...] = CLAIM_MENU
+    eos_id: int
+    think_close_id: int  # the first token of "</think>": the end-of-sequence wish goes there
+    open_tokens: int  # "<think>"
+    close_tokens: int  # "</think>\n<claims>\n"
+    tail_tokens: int  # "</claims>\n<answer>A</answer>" + end of sequence
 
     @classmethod
-    def from_tokenizer(cls, tokenizer: PreTrainedTokenizerBase, menu: Sequence[ClaimOption] = CLAIM_MENU) -> Grammar:
+    def from_tokenizer(cls, tokenizer: PreTrainedTokenizerBase) -> Grammar:
         eos = tokenizer.eos_token_id
         if not isinstance(eos, int):
             raise GrammarError("the tokenizer has no single eos_token_id")
+        try:
+            lltok = llguidance.hf.from_tokenizer(tokenizer)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise GrammarError(f"structured decoding needs a fast tokenizer: {exc}") from exc
 
-        def enc(text: str) -> Ids:
-            ids = tuple(int(i) for i in tokenizer.encode(text, add_special_tokens=False))
-            if not ids or tokenizer.decode(list(ids)) != text:
+        def count(text: str) -> int:
+            ids = [int(i) for i in tokenizer.encode(text, add_special_tokens=False)]
+            if not ids or tokenizer.decode(ids) != text:
                 raise GrammarError(f"tokenizer does not round-trip {text!r}: structured decoding unavailable")
-            return ids
+            return len(ids)
 
-        vocab = len(tokenizer)
-        pieces = tokenizer.batch_decode([[i] for i in range(vocab)])
-        special = {int(i) for i in tokenizer.all_special_ids}
-        banned = frozenset(i for i, piece in enumerate(pieces) if "<" in piece or i in special)
-        grammar = cls(
-            think_open=enc(THINK_OPEN),
-            think_close=enc(f"{THINK_CLOSE}\n{CLAIMS_OPEN}\n"),
-            claim_lines=tuple(enc(option.text + "\n") for option in menu),
-            claims_close=enc(f"{CLAIMS_CLOSE}\n{ANSWER_OPEN}"),
-            letters=tuple(enc(letter) for letter in CHOICE_LETTERS),
-            answer_close=enc(ANSWER_CLOSE),
+        return cls(
+            lltokenizer=lltok,
+            tokenizer=tokenizer,
+            vocab_size=len(tokenizer),
             eos_id=eos,
-            vocab_size=vocab,
-            free_banned=banned | {eos},
-            menu=tuple(menu),
+            think_close_id=int(tokenizer.encode(THINK_CLOSE, add_special_tokens=False)[0]),
+            open_tokens=count(THINK_OPEN),
+            close_tokens=count(f"{THINK_CLOSE}\n{CLAIMS_OPEN}\n"),
+            tail_tokens=count(f"{CLAIMS_CLOSE}\n{ANSWER_OPEN}A{ANSWER_CLOSE}") + 1,
         )
-        grammar._check_prefix_free()
-        return grammar
 
     # -- sizes ------------------------------------------------------------------------------------
 
-    def tail_tokens(self) -> int:
-        """Most tokens the format needs besides free text."""
-        longest_line = max(len(line) for line in self.claim_lines)
-        return (
-            len(self.think_open)
-            + len(self.think_close)
-            + MAX_CLAIM_LINES * longest_line
-            + len(self.claims_close)
-            + max(len(letter) for letter in self.letters)
-            + len(self.answer_close)
-            + 1
-        )
+    def fixed_tokens(self) -> int:
+        """Tokens of the envelope itself, with the claims block's overrun."""
+        return self.open_tokens + self.close_tokens + self.tail_tokens + OVERRUN_TOKENS
 
-    def free_budget(self, max_new_tokens: int) -> int:
-        """Free-text tokens that fit in ``max_new_tokens`` with the longest tail (F)."""
-        budget = max_new_tokens - self.tail_tokens()
-        if budget < 0:
+    def min_new_tokens(self) -> int:
+        """Smallest ``max_new_tokens`` for an open sample (no reasoning, one short claim line)."""
+        return self.fixed_tokens() + MIN_CLAIM_TOKENS
+
+    def token_count(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False)) if text else 0
+
+    def budgets(self, max_new_tokens: int, row: RowFormat = OPEN) -> tuple[int, int]:
+        """``(think_until, claims_until)``: generated-token positions after which the reasoning, then the
+        claims block, are closed. Raises ``ValueError`` when ``max_new_tokens`` cannot hold the row."""
+        free = max_new_tokens - self.fixed_tokens()
+        if row.claims is not None:
+            claims_reserve = sum(self.token_count(line + "\n") for line in row.claims)
+        else:
+            claims_reserve = max(MIN_CLAIM_TOKENS, int(free * CLAIMS_SHARE))
+        think_until = max_new_tokens - self.close_tokens - self.tail_tokens - OVERRUN_TOKENS - claims_reserve
+        needed = self.open_tokens + self.token_count(row.think_prefix)
+        if think_until < needed:
+            shortfall = needed - think_until
             raise ValueError(
                 f"max_new_tokens={max_new_tokens} is too small for structured output: "
-                f"the format alone needs up to {self.tail_tokens()} tokens"
+                f"this sample's format needs at least {max_new_tokens + shortfall} tokens"
             )
-        return budget
+        return think_until, max_new_tokens - self.tail_tokens - OVERRUN_TOKENS
 
-    # -- transitions (pure) -----------------------------------------------------------------------
+    def matcher(self, row: RowFormat = OPEN) -> Any:
+        """A fresh llguidance matcher of the row's regex."""
+        matcher = llguidance.LLMatcher(self.lltokenizer, llguidance.LLMatcher.grammar_from_regex(format_regex(row)))
+        if matcher.is_error():
+            raise GrammarError(f"llguidance refused the format: {matcher.get_error()}")
+        return matcher
 
-    def start(self, budget: int, letter: int | None = None) -> Row:
-        """A row at the start of the completion, allowed ``budget`` free-text tokens; ``letter`` (an index
-        into the choice letters) forces the answer."""
-        if letter is not None and not 0 <= letter < len(self.letters):
-            raise ValueError(f"letter index {letter} is not one of 0..{len(self.letters) - 1}")
-        return Row(Choice((("think_open", self.think_open),)), budget=budget, letter=letter)
+    def only(self, token: int) -> torch.Tensor:
+        mask = torch.zeros(self.vocab_size, dtype=torch.bool)
+        mask[token] = True
+        return mask
 
-    def allowed(self, row: Row) -> set[int] | None:
-        """Allowed next ids, or ``None`` for free text (everything not in ``free_banned``)."""
-        state = row.state
-        if isinstance(state, Free):
-            return None if state.used < state.budget else {self.think_close[0]}
-        if isinstance(state, Done):
-            return {self.eos_id}
-        return state.allowed()
+    def closing_token(self, matcher: Any, endings: Sequence[str]) -> int | None:
+        """The first token of the first of ``endings`` the matcher accepts whole from where it is (``None``
+        when none does: the budget then gives way to the grammar, which is never violated)."""
+        for ending in endings:
+            ids = self.lltokenizer.tokenize_str(ending)
+            if ids and matcher.validate_tokens(ids) == len(ids):
+                return int(ids[0])
+        return None
 
-    def advance(self, row: Row, token: int) -> Row:
-        """The row after ``token``. Raises ``GrammarError`` when the token was not allowed."""
-        state = row.state
-        if isinstance(state, Done):
-            return row
-        if isinstance(state, Free):
-            if token == self.think_close[0]:  # closing the reasoning, by choice or forced
-                return self._after_consumed(row, Choice((("think_close", self.think_close),), (token,)))
-            if state.used >= state.budget or token in self.free_banned:
-                raise GrammarError(f"token {token} is not allowed in free text")
-            return replace(row, state=Free(state.used + 1, state.budget))
-        if token not in state.allowed():
-            raise GrammarError(f"token {token} is not allowed here (allowed: {sorted(state.allowed())[:8]})")
-        return self._after_consumed(row, Choice(state.candidates, (*state.consumed, token)))
+    def allowed_mask(self, matcher: Any) -> torch.Tensor:
+        """Bool mask over the tokenizer's vocabulary of the tokens the matcher allows next."""
+        bits = np.unpackbits(np.frombuffer(matcher.compute_bitmask(), dtype=np.uint8), bitorder="little")
+        return torch.from_numpy(bits[: self.vocab_size].astype(bool))
 
-    def _after_consumed(self, row: Row, choice: Choice) -> Row:
-        complete = [label for label, ids in choice.matching() if ids == choice.consumed]
-        if not complete:
-            return replace(row, state=choice)
-        return self._next(row, complete[0])
 
-    def _next(self, row: Row, label: str) -> Row:
-        """The row that follows a completed candidate ``label``."""
-        if label == "think_open":
-            return replace(row, state=Free(0, row.budget))
-        if label == "think_close":
-            lines = tuple((f"claim:{i}", ids) for i, ids in enumerate(self.claim_lines))
-            return replace(row, state=Choice(lines))
-        if label.startswith("claim:"):
-            claims = (*row.claims, int(label.split(":")[1]))
-            options: list[tuple[str, Ids]] = [("claims_close", self.claims_close)]
-            if len(claims) < MAX_CLAIM_LINES:
-                chosen = [self.menu[i] for i in claims]
-                options += [
-                    (f"claim:{i}", ids)
-                    for i, ids in enumerate(self.claim_lines)
-                    if all(compatible(c, self.menu[i]) for c in chosen)
-                ]
-            return replace(row, state=Choice(tuple(options)), claims=claims)
-        if label == "claims_close":
-            letters = tuple((f"letter:{i}", ids) for i, ids in enumerate(self.letters) if row.letter in (None, i))
-            return replace(row, state=Choice(letters))
-        if label.startswith("letter:"):
-            return replace(row, state=Choice((("answer_close", self.answer_close),)))
-        if label == "answer_close":
-            return replace(row, state=Choice((("eos", (self.eos_id,)),)))
-        if label == "eos":
-            return replace(row, state=Done())
-        raise GrammarError(f"unknown label {label!r}")
+@dataclass
+class RowState:
+    """Where one sequence of the batch is: its matcher, its text so far, its budgets."""
 
-    def _check_prefix_free(self) -> None:
-        groups: list[Sequence[Ids]] = [
-            [*self.claim_lines, self.claims_close],
-            self.letters,
-        ]
-        for group in groups:
-            for a in group:
-                for b in group:
-                    if a is not b and b[: len(a)] == a:
-                        raise GrammarError("choice candidates are not prefix-free for this tokenizer")
+    matcher: Any
+    think_until: int
+    claims_until: int
+    text: str = ""
+    generated: int = 0
+    done: bool = False
+
+    @property
+    def phase(self) -> str:
+        if THINK_CLOSE not in self.text:
+            return "think"
+        return "claims" if CLAIMS_CLOSE not in self.text else "answer"
 
 
 class GrammarLogitsProcessor(LogitsProcessor):
-    """Masks logits so that every row of the batch follows :class:`Grammar`.
+    """Masks logits so that every row of the batch follows its format (see the module docstring).
 
-    Single use: create one per ``generate`` call. The prompt length is taken from the first call
-    (all rows have the same prompt length). Put it *before* temperature / top-p warpers, so they
-    renormalise over allowed tokens only. ``letters``: the answer letter index each row must give,
-    one per row of the batch (``None``: the model chooses).
+    Single use: create one per ``generate`` call. The prompt length is taken from the first call (all
+    rows have the same prompt length). Put it *before* temperature / top-p warpers, so they renormalise
+    over allowed tokens only. ``rows``: each row's :class:`RowFormat` (``None``: all open).
     """
 
-    def __init__(self, grammar: Grammar, max_new_tokens: int, letters: Sequence[int] | None = None) -> None:
+    def __init__(self, grammar: Grammar, max_new_tokens: int, rows: Sequence[RowFormat] | None = None) -> None:
         self.grammar = grammar
-        self.budget = grammar.free_budget(max_new_tokens)
-        self.letters = None if letters is None else tuple(letters)
-        self.rows: list[Row] = []
+        self.max_new_tokens = max_new_tokens
+        self.formats = None if rows is None else tuple(rows)
+        for row in self.formats or (OPEN,):
+            grammar.budgets(max_new_tokens, row)  # refuse before generating
+        self.rows: list[RowState] = []
         self.prompt_len: int | None = None
         self.fed = 0
-        self._free_mask: torch.Tensor | None = None
 
-    def _mask_for(self, scores: torch.Tensor) -> torch.Tensor:
-        if self._free_mask is None or self._free_mask.shape[0] != scores.shape[-1]:
-            mask = torch.zeros(scores.shape[-1], dtype=torch.bool)
-            mask[: self.grammar.vocab_size] = True  # ids past the tokenizer (padded lm_head) are banned
-            banned = torch.tensor(sorted(self.grammar.free_banned), dtype=torch.long)
-            mask[banned[banned < scores.shape[-1]]] = False
-            self._free_mask = mask.to(scores.device)
-        return self._free_mask
+    def _start(self, batch: int) -> None:
+        if self.formats is not None and len(self.formats) != batch:
+            raise GrammarError(f"{len(self.formats)} row formats for a batch of {batch} rows")
+        formats = self.formats or (OPEN,) * batch
+        self.rows = []
+        for row in formats:
+            think_until, claims_until = self.grammar.budgets(self.max_new_tokens, row)
+            self.rows.append(RowState(self.grammar.matcher(row), think_until, claims_until))
+
+    def _advance(self, row: RowState, token: int) -> None:
+        row.generated += 1
+        if row.done:
+            return
+        if token == self.grammar.eos_id and row.matcher.is_accepting():
+            row.done = True
+            return
+        if not row.matcher.consume_token(token):
+            raise GrammarError(f"token {token} left the grammar: {row.matcher.get_error()}")
+        row.text += self.grammar.lltokenizer.decode_str([token])
 
     def _sync(self, input_ids: torch.Tensor) -> None:
         if self.prompt_len is None:
             self.prompt_len = input_ids.shape[1]
-            if self.letters is not None and len(self.letters) != input_ids.shape[0]:
-                raise GrammarError(f"{len(self.letters)} forced letters for a batch of {input_ids.shape[0]} rows")
-            letters = self.letters or (None,) * input_ids.shape[0]
-            self.rows = [self.grammar.start(self.budget, letter) for letter in letters]
+            self._start(input_ids.shape[0])
             self.fed = 0
         if len(self.rows) != input_ids.shape[0]:
             raise GrammarError("batch size changed during generation")
         generated = input_ids.shape[1] - self.prompt_len
         for step in range(self.fed, generated):
             tokens = input_ids[:, self.prompt_len + step].tolist()
-            self.rows = [self.grammar.advance(row, int(t)) for row, t in zip(self.rows, tokens, strict=True)]
+            for row, token in zip(self.rows, tokens, strict=True):
+                self._advance(row, int(token))
         self.fed = generated
+
+    def allowed(self, row: RowState) -> torch.Tensor:
+        """The row's allowed next tokens (bool mask over the vocabulary), budgets applied."""
+        grammar = self.grammar
+        if row.done:
+            return grammar.only(grammar.eos_id)
+        forced = row.matcher.compute_ff_tokens()
+        if forced:  # one continuation only (a closing tag, a fixed part): take its canonical tokens
+            return grammar.only(int(forced[0]))
+        phase = row.phase
+        if phase == "think" and row.generated >= row.think_until:
+            closing = grammar.closing_token(row.matcher, THINK_ENDINGS)
+        elif phase == "claims" and row.generated >= row.claims_until:
+            closing = grammar.closing_token(row.matcher, CLAIMS_ENDINGS)
+        else:
+            closing = None
+        return grammar.only(closing) if closing is not None else grammar.allowed_mask(row.matcher)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         self._sync(input_ids)
         out = torch.full_like(scores, float("-inf"))
+        vocab = min(self.grammar.vocab_size, scores.shape[-1])  # ids past the tokenizer (padded lm_head): banned
         for b, row in enumerate(self.rows):
-            allowed = self.grammar.allowed(row)
-            if allowed is None:  # free text
-                mask = self._mask_for(scores)
-                out[b] = scores[b].masked_fill(~mask, float("-inf"))
-                close = self.grammar.think_close[0]
+            mask = self.allowed(row)[:vocab].to(scores.device)
+            index = mask.nonzero().squeeze(-1)
+            out[b, index] = scores[b, index]
+            close, eos = self.grammar.think_close_id, self.grammar.eos_id
+            if not row.done and row.phase == "think" and bool(mask[close]) and not bool(mask[eos]):
                 # The model's wish to stop becomes a wish to close the reasoning.
-                out[b, close] = torch.logaddexp(scores[b, close], scores[b, self.grammar.eos_id])
-            else:
-                index = torch.tensor(sorted(allowed), dtype=torch.long, device=scores.device)
-                out[b, index] = scores[b, index]
-                if not torch.isfinite(out[b, index]).any():  # an earlier processor removed them all
-                    out[b, index] = 0.0
+                out[b, close] = torch.logaddexp(scores[b, close], scores[b, eos])
+            if not torch.isfinite(out[b, index]).any():  # an earlier processor removed them all
+                out[b, index] = 0.0
         return out  # type: ignore[return-value]

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from sightsound.contracts.claim_language import CLAIM_FORMAT_VERSION, CLAIM_KEYS_V2, CLAIM_VALUE_SYNTAX
 from sightsound.contracts.common import (
     ANSWER_CLOSE,
     ANSWER_OPEN,
@@ -29,14 +30,17 @@ from sightsound.contracts.common import (
 if TYPE_CHECKING:
     from sightsound_teacher.tagger import Tag
 
-PROMPT_VERSION = "audio-cot-v1"
-#: For text-only models: frames given as an image tagger's labels (:data:`SYSTEM_TEXT_TAGS`). v2: no
+#: v3: claims in claim language version 2 (every key documented from the contract, open sources and
+#: events, inequalities, windows, patterns, comparisons; examples with several kinds of claim). v1 taught
+#: only the six v1 keys and showed speech and steady loudness.
+PROMPT_VERSION = f"audio-cot-v3-claims{CLAIM_FORMAT_VERSION}"
+#: For text-only models: frames given as an image tagger's labels (:data:`SYSTEM_TEXT_TAGS`). Since v2: no
 #: scene-description example (small models copied it whatever the frames showed), runs of frames with the
-#: same labels on one line.
-PROMPT_VERSION_TAGS = "audio-cot-v2-tags"
+#: same labels on one line. v3: claim language version 2, as :data:`PROMPT_VERSION`.
+PROMPT_VERSION_TAGS = f"audio-cot-v3-claims{CLAIM_FORMAT_VERSION}-tags"
 #: The tags prompt with a likely answer stated before the reasoning (:func:`build_tag_messages` with
 #: ``likely``): the embedded teacher chooses the answer from the choices' likelihoods first.
-PROMPT_VERSION_TAGS_SCORED = "audio-cot-v2-tags-scored"
+PROMPT_VERSION_TAGS_SCORED = f"audio-cot-v3-claims{CLAIM_FORMAT_VERSION}-tags-scored"
 
 #: Qwen2-VL / Qwen2.5-VL placeholder of one image; the backend expands ``<|image_pad|>`` to the
 #: number of vision tokens of that image.
@@ -47,17 +51,34 @@ IMAGE_PLACEHOLDER = VISION_START + IMAGE_PAD + VISION_END
 
 Message = dict[str, Any]
 
+def claim_keys_text() -> str:
+    """Every key of the claim language with its documented values, one per line (from the contract).
+
+    >>> claim_keys_text().splitlines()[0]
+    '  source: what makes the sound: person, man, child, dog, car, door, scene, music, ...'
+    """
+    return "\n".join(f"  {key}: {CLAIM_VALUE_SYNTAX[key][0]}" for key in CLAIM_KEYS_V2 if key in CLAIM_VALUE_SYNTAX)
+
+
+#: How claims are written, shared by both system texts.
+CLAIMS_HOW = f"""List every sound claim you rely on in a {CLAIMS_OPEN} block, one claim per line, as key=value pairs
+   separated by "; ". Name any source and any event in your own words (a dog barks: source=dog; event=bark;
+   a horn sounds twice: source=horn; event=honk; count=2; the cat meows after the door opens:
+   source=cat; event=meow; order=after door opening). count, pitch, tempo, duration and gap also take
+   <, >, <= or >= (count>=3). present=no denies the line. hedged=yes marks a sound you only suspect."""
+
 SYSTEM_TEXT = f"""You are an expert listener who must answer questions about the SOUND of a video clip.
 You cannot hear the clip: you only see silent frames, in time order. Infer what would be heard.
 
 Work in this order:
 1. Describe what you see that makes or implies sound: people talking or singing, animals,
    instruments, vehicles, machines, crowds, water, wind, and whether things look quiet or still.
-2. Reason step by step about what is heard: which sources are audible, whether there is speech,
-   music or silence, how loud it is and whether loudness rises or falls, the order of events.
-3. List every sound claim you rely on in a {CLAIMS_OPEN} block, one claim per line, as key=value pairs
-   separated by "; ". Keys: source, event, present (yes|no), count, order, time, loudness
-   (rising|falling|steady|loud|quiet), pitch, tempo, words (quoted speech).
+2. Reason step by step about what is heard: which sources are audible and when, whether there is
+   speech, music or silence, how often each sound happens and in what order, what overlaps, how loud
+   and how high it is and how that changes, tempo and patterns.
+3. {CLAIMS_HOW}
+   Keys:
+{claim_keys_text()}
 4. End with the letter of the single best choice in {ANSWER_OPEN}X{ANSWER_CLOSE}, X one of
    {", ".join(CHOICE_LETTERS)}.
 
@@ -65,18 +86,21 @@ Put the reasoning of steps 1 and 2 inside {THINK_OPEN}...{THINK_CLOSE}. Claim on
 needs: each claim is checked against the real audio.
 
 Example.
-Frames: a man at a podium with a microphone, mouth open, an audience seated and still.
+Frames: a man at a podium with a microphone, mouth open; an audience seated and still; in the last
+frames the audience raises its hands.
 Question: What is the main sound in this clip?
 A. A crowd cheering
 B. A man giving a speech
 C. Instrumental music
 D. Silence
-{THINK_OPEN}I see a man speaking into a microphone at a podium; his mouth moves across frames. The
-audience sits still, so no cheering is likely until the end. No instruments are visible. The main
-sound is his amplified voice, at a steady level.{THINK_CLOSE}
+{THINK_OPEN}I see a man speaking into a microphone at a podium; his mouth moves in most frames, so his
+amplified voice fills most of the clip at a steady level. The audience sits still until the last frames,
+where raised hands suggest applause at the end, though I cannot be sure. No instruments are visible, so
+no music. The main sound is his speech.{THINK_CLOSE}
 {CLAIMS_OPEN}
-source=person; event=speech; present=yes
-source=scene; event=sound; loudness=steady
+source=man; event=speech; present=yes; coverage=most; loudness=steady
+source=audience; event=applause; window=end; hedged=yes
+source=music; event=music; present=no
 {CLAIMS_CLOSE}
 {ANSWER_OPEN}B{ANSWER_CLOSE}"""
 
@@ -128,10 +152,9 @@ Work in this order:
 1. Say which labels make or imply sound (people, animals, instruments, vehicles, machines, water,
    wind) and which say nothing about sound.
 2. Reason step by step about what is heard: which sources are audible, whether there is speech,
-   music or silence, how loud it is and whether loudness rises or falls, the order of events.
-3. List every sound claim you rely on in a {CLAIMS_OPEN} block, one claim per line, as key=value pairs
-   separated by "; ". Keys: source, event, present (yes|no), count, order, time, loudness
-   (rising|falling|steady|loud|quiet), pitch, tempo, words (quoted speech).
+   music or silence, how often and in what order, how loud it is and whether loudness rises or falls.
+3. {CLAIMS_HOW}
+   Keys: {", ".join(CLAIM_KEYS_V2)}.
 4. End with the letter of the single best choice in {ANSWER_OPEN}X{ANSWER_CLOSE}, X one of
    {", ".join(CHOICE_LETTERS)}.
 
@@ -149,12 +172,14 @@ TAGS_EXAMPLE_QUESTION = "What is making the sound in this clip?"
 TAGS_EXAMPLE_CHOICES = ("a dog barking", "a train passing", "rain falling", "a choir singing")
 TAGS_EXAMPLE_ANSWER = 1
 TAGS_EXAMPLE_THINK = (
-    "The labels show a steam locomotive and a passenger car in every frame: a train, and a passing train is "
-    "loud. No label suggests a dog, rain or a choir. The sound is a train passing, at a steady level."
+    "The labels show a steam locomotive and a passenger car in every frame: a train rumbles through the whole "
+    "clip, and a passing train is loud. No label suggests a dog, rain or a choir, so no dog barks. The sound "
+    "is a train passing."
 )
 TAGS_EXAMPLE_OUTPUT = f"""{THINK_OPEN}{TAGS_EXAMPLE_THINK}{THINK_CLOSE}
 {CLAIMS_OPEN}
-source=scene; event=sound; loudness=steady
+source=train; event=rumble; present=yes; coverage=whole; loudness=loud
+source=dog; event=bark; present=no
 {CLAIMS_CLOSE}
 {ANSWER_OPEN}{CHOICE_LETTERS[TAGS_EXAMPLE_ANSWER]}{ANSWER_CLOSE}"""
 

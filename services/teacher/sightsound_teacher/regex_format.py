@@ -1,23 +1,43 @@
-"""The teacher's output format as one regular expression, for servers that constrain decoding by regex.
+"""The teacher's output format as ONE regular expression: the single definition of structured decoding.
 
-vLLM constrains sampling to a regex (``structured_outputs: {"regex": ...}``), which is how the
-``openai`` backend gets the same guarantees as :mod:`sightsound_teacher.grammar` does locally: a think
-block without tags, one or two compatible lines of :data:`~sightsound_teacher.grammar.CLAIM_MENU`, and
-one letter. Pure.
+The same regex string constrains every backend:
 
-The server's tokenizer is unknown here, so the think block is capped in *characters*:
-:func:`think_char_budget` leaves :data:`TAIL_TOKENS` tokens for the fixed tail and assumes
-:data:`CHARS_PER_TOKEN` characters per free-text token (English BPE averages about 4). Under a regex
-constraint a model may also spell the fixed tail in many small tokens (SmolLM2 on vLLM took 88 tokens
-for its 125 characters), so the request's ``max_tokens`` is :func:`structured_max_tokens`: the longest
-sample the regex allows, counted at one token per character. A sample can then never be cut off
-before its answer; the regex itself ends every sample well before that in practice.
+- vLLM (``openai`` backend, opt-in): sent as ``structured_outputs: {"regex": ...}``; vLLM compiles it
+  with its own engine (xgrammar or llguidance);
+- the local backends (``transformers``, ``embedded``): compiled by llguidance, the engine vLLM itself
+  uses, in :mod:`sightsound_teacher.grammar`, which adds only *token* budgets on top (when to close the
+  reasoning, when to close the claims block) and never changes which texts are allowed.
+
+It shapes the envelope only::
+
+    <think>free text without '<'</think>
+    <claims>
+    1 to MAX_CLAIM_LINES lines, each any line of the claim language (sightsound.contracts.claim_language)
+    </claims>
+    <answer>A|B|C|D</answer>
+
+Claim lines are built from the contract's own patterns (:data:`CLAIM_KEY_PATTERN`,
+:data:`CLAIM_OPERATOR_PATTERN`, :data:`CLAIM_VALUE_PATTERN`), mirroring :func:`claim_line_regex`: any key
+(v1 and v2 keys included, unknown keys too), every operator, any value text. Two envelope rules narrow a
+line, and only these: whitespace inside a line is spaces and tabs (a line never spans two lines), and no
+value contains ``<`` (so a value can never open or close a tag of the envelope). A property test checks
+that on every other line the decoding regex and the contract agree.
+
+The reasoning has no character cap: its length is bounded in tokens (``max_tokens`` on vLLM, a token
+budget locally). Pure.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from sightsound.contracts.claim_language import (
+    CLAIM_KEY_PATTERN,
+    CLAIM_OPERATOR_PATTERN,
+    CLAIM_VALUE_PATTERN,
+)
 from sightsound.contracts.common import (
     ANSWER_CLOSE,
     ANSWER_OPEN,
@@ -27,79 +47,108 @@ from sightsound.contracts.common import (
     THINK_CLOSE,
     THINK_OPEN,
 )
-from sightsound_teacher.grammar import CLAIM_MENU, ClaimOption, compatible
 
-#: Tokens reserved for everything after the reasoning (close tags, two claim lines, the letter).
-TAIL_TOKENS = 64
-#: Conservative characters per reasoning token when turning a token budget into a character cap.
-CHARS_PER_TOKEN = 2.5
+#: Most claim lines in one block (a bound on repetition, not on what a line may say).
+MAX_CLAIM_LINES = 12
+#: Whitespace inside a claim line: never a newline (lines are newline-separated).
+LINE_SPACE = r"[ \t]"
+#: The reasoning: any text without ``<`` (so no tag can open inside it).
+THINK_TEXT = r"[^<]*"
 _SPECIAL = set(".^$*+?{}[]\\|()")
 
 
 def escape(text: str) -> str:
-    r"""Escape regex metacharacters only (some regex engines refuse ``\ `` for a space).
+    r"""Escape regex metacharacters only (some regex engines refuse ``\ `` for a space); newlines as ``\n``.
 
     >>> escape("a=b; c (x)")
     'a=b; c \\(x\\)'
+    >>> escape("x\n")
+    'x\\n'
     """
-    return "".join("\\" + ch if ch in _SPECIAL else ch for ch in text)
+    return "".join("\\" + ch if ch in _SPECIAL else "\\n" if ch == "\n" else ch for ch in text)
 
 
-def think_char_budget(max_new_tokens: int) -> int:
-    """Characters the reasoning may use so the tail still fits in ``max_new_tokens`` (at least 16).
-
-    >>> think_char_budget(256), think_char_budget(64)
-    (480, 16)
-    """
-    return max(16, int((max_new_tokens - TAIL_TOKENS) * CHARS_PER_TOKEN))
-
-
-def longest_tail(menu: Sequence[ClaimOption] = CLAIM_MENU) -> str:
-    """The longest text a sample can have after its reasoning (two claim lines, tags, a letter)."""
-    lines = sorted((option.text + "\n" for option in menu), key=len)[-2:]
-    return f"{THINK_CLOSE}\n{CLAIMS_OPEN}\n" + "".join(lines) + f"{CLAIMS_CLOSE}\n{ANSWER_OPEN}A{ANSWER_CLOSE}"
+def _decoding_value_pattern() -> str:
+    """The contract's value pattern, with ``<`` excluded from every character class that admits it."""
+    value = CLAIM_VALUE_PATTERN.replace("\\n]", "\\n<]").replace("\\s]", "\\s<]")
+    if value.count("<]") != CLAIM_VALUE_PATTERN.count("\\n]") + CLAIM_VALUE_PATTERN.count("\\s]") or "<]" not in value:
+        raise RuntimeError(f"the claim value pattern changed shape ({CLAIM_VALUE_PATTERN!r}): update regex_format")
+    return value
 
 
-def structured_max_tokens(max_new_tokens: int, menu: Sequence[ClaimOption] = CLAIM_MENU) -> int:
-    """``max_tokens`` to send with the regex: every character of the longest allowed sample as a token.
+#: One ``key OP value`` pair: the contract's key, operator and value patterns, spaces and tabs around them.
+CLAIM_PAIR = (
+    rf"{LINE_SPACE}*(?:{CLAIM_KEY_PATTERN}){LINE_SPACE}*(?:{CLAIM_OPERATOR_PATTERN})"
+    rf"{LINE_SPACE}*(?:{_decoding_value_pattern()}){LINE_SPACE}*"
+)
+#: One claim line without its newline, shaped as :func:`sightsound.contracts.claim_language.claim_line_regex`.
+CLAIM_LINE = rf"{CLAIM_PAIR}(?:;{CLAIM_PAIR})*;?{LINE_SPACE}*"
 
-    >>> structured_max_tokens(128) == len(THINK_OPEN) + think_char_budget(128) + len(longest_tail())
+
+def claim_line_pattern() -> re.Pattern[str]:
+    """The decoding grammar's claim line, compiled (for tests and for checking fixed lines).
+
+    >>> bool(claim_line_pattern().fullmatch("source=dog; event=bark; count>=3; window=final 2s"))
     True
+    >>> bool(claim_line_pattern().fullmatch("source=a dog that barks loudly at the cat; hedged=yes"))
+    True
+    >>> bool(claim_line_pattern().fullmatch("source dog")), bool(claim_line_pattern().fullmatch("source=<b>"))
+    (False, False)
     """
-    return len(THINK_OPEN) + think_char_budget(max_new_tokens) + len(longest_tail(menu))
+    return re.compile(CLAIM_LINE)
 
 
-def claims_regex(menu: Sequence[ClaimOption] = CLAIM_MENU) -> str:
-    """One claim line, optionally followed by a compatible second one (each line ends with a newline)."""
-    alternatives = []
-    for first in menu:
-        seconds = [escape(second.text) + r"\n" for second in menu if compatible(first, second)]
-        tail = f"(?:{'|'.join(seconds)})?" if seconds else ""
-        alternatives.append(escape(first.text) + r"\n" + tail)
-    return f"(?:{'|'.join(alternatives)})"
+@dataclass(frozen=True)
+class RowFormat:
+    """What one sample must contain besides the open format: a fixed start of its reasoning, fixed claim
+    lines (each must be a line of the open grammar), a fixed answer letter. Empty: the open format."""
+
+    think_prefix: str = ""
+    claims: tuple[str, ...] | None = None
+    letter: str | None = None
+
+    def __post_init__(self) -> None:
+        if "<" in self.think_prefix:
+            raise ValueError("the reasoning cannot contain '<'")
+        if self.letter is not None and self.letter not in CHOICE_LETTERS:
+            raise ValueError(f"answer letter {self.letter!r} is not one of {CHOICE_LETTERS}")
+        if self.claims is not None:
+            if not 1 <= len(self.claims) <= MAX_CLAIM_LINES:
+                raise ValueError(f"1 to {MAX_CLAIM_LINES} claim lines, got {len(self.claims)}")
+            line = claim_line_pattern()
+            bad = [c for c in self.claims if not line.fullmatch(c)]
+            if bad:
+                raise ValueError(f"not a claim line of the claim language: {bad[0]!r}")
 
 
-def format_regex(max_new_tokens: int, menu: Sequence[ClaimOption] = CLAIM_MENU) -> str:
+OPEN = RowFormat()
+
+
+def claims_block_regex(claims: Sequence[str] | None = None) -> str:
+    """The lines of the claims block: 1 to :data:`MAX_CLAIM_LINES` open lines, or exactly ``claims``."""
+    if claims is not None:
+        return "".join(escape(line) + r"\n" for line in claims)
+    return rf"(?:{CLAIM_LINE}\n){{1,{MAX_CLAIM_LINES}}}"
+
+
+def format_regex(row: RowFormat = OPEN) -> str:
     """The whole sample: ``<think>...</think>``, the claims block and the answer letter.
 
     >>> import re
-    >>> sample = "<think>A man talks.</think>\\n<claims>\\nsource=person; event=speech; present=yes\\n"
+    >>> sample = "<think>A man talks, then a dog barks twice.</think>\\n<claims>\\n"
+    >>> sample += "source=man; event=speech; present=yes\\nsource=dog; event=bark; count=2; order=after speech\\n"
     >>> sample += "</claims>\\n<answer>B</answer>"
-    >>> bool(re.fullmatch(format_regex(128), sample)), bool(re.fullmatch(format_regex(128), sample + "x"))
+    >>> bool(re.fullmatch(format_regex(), sample)), bool(re.fullmatch(format_regex(), sample + "x"))
     (True, False)
     """
-    letters = "".join(CHOICE_LETTERS)
+    letters = escape(row.letter) if row.letter is not None else f"[{''.join(CHOICE_LETTERS)}]"
     return (
         escape(THINK_OPEN)
-        + f"[^<]{{0,{think_char_budget(max_new_tokens)}}}"
-        + escape(THINK_CLOSE)
-        + r"\n"
-        + escape(CLAIMS_OPEN)
-        + r"\n"
-        + claims_regex(menu)
-        + escape(CLAIMS_CLOSE)
-        + r"\n"
-        + escape(ANSWER_OPEN)
-        + f"[{letters}]"
+        + escape(row.think_prefix)
+        + THINK_TEXT
+        + escape(f"{THINK_CLOSE}\n{CLAIMS_OPEN}\n")
+        + claims_block_regex(row.claims)
+        + escape(f"{CLAIMS_CLOSE}\n{ANSWER_OPEN}")
+        + letters
         + escape(ANSWER_CLOSE)
     )

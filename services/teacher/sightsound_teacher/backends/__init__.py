@@ -48,7 +48,7 @@ def backend_from_settings(settings: Settings) -> TeacherBackend:
             max_retries=settings.teacher_openai_max_retries,
             backoff_s=settings.teacher_openai_backoff_s,
             frames=settings.teacher_openai_frames,
-            structured=settings.teacher_structured,
+            structured=settings.teacher_openai_structured,
             flavor=settings.teacher_openai_flavor,
             tags_per_frame=settings.teacher_embedded_tags,
         )

@@ -9,9 +9,15 @@ each frame -> SmolLM2-135M-Instruct (:mod:`sightsound.weights.smollm`, float32):
    temperature, and each of the K rows draws its letter from it with the request's seed. Left to the
    grammar-constrained logits instead, the model picked a letter by position (always ``D`` on the
    sample set).
-2. Each row writes its chain of thought with the tags prompt plus its chosen answer stated as likely
-   (``audio-cot-v2-tags-scored``), under structured decoding (:mod:`sightsound_teacher.grammar`) whose
-   answer slot only admits that row's letter, so reasoning, claims and answer go together.
+2. The claims are what the tags support (:mod:`sightsound_teacher.sound_sources`: a dog breed gives a
+   bark claim, an instrument a music claim naming it, a vehicle an engine claim, clothes or a microphone
+   a speech claim, a still scene with no source a silence claim, ...). They are written in the claims
+   block and said as sentences at the start of the reasoning.
+3. Each row writes its chain of thought with the tags prompt plus its chosen answer stated as likely
+   (``PROMPT_VERSION_TAGS_SCORED``), under structured decoding (:mod:`sightsound_teacher.grammar`) whose
+   row format fixes the opening sentences, the claim lines and that row's letter; SmolLM2 writes the rest
+   of the reasoning. Where ``max_new_tokens`` is too small for all of it, the sentences go first, then
+   the later claim lines (the first claim line always stays).
 
 This is a smoke-scale teacher for laptops and CI, not a good one: a small LM guessing sounds from
 ImageNet labels. It exercises every stage for real, with real (if weak) models.
@@ -31,6 +37,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from sightsound.contracts.common import CHOICE_LETTERS
 from sightsound.contracts.teacher import ReasonRequest
 from sightsound.weights.smollm import load_smollm2
 from sightsound_teacher.backends.base import BackendInputError, Generation
@@ -55,6 +62,8 @@ from sightsound_teacher.prompt import (
     flatten_messages,
     likely_answer_line,
 )
+from sightsound_teacher.regex_format import RowFormat
+from sightsound_teacher.sound_sources import ViewClaims, view_claims
 from sightsound_teacher.tagger import TAGGER_ID, FrameTagger, Tag, load_tagger
 
 EMBEDDED_MODEL_ID = f"{TAGGER_ID}+smollm2-135m-instruct"
@@ -107,7 +116,7 @@ class EmbeddedBackend:
             self._tagger, self._tokenizer, self._model = tagger, tokenizer, model
 
     def min_new_tokens(self) -> int:
-        return self._grammar.tail_tokens() if self._grammar is not None else 1
+        return self._grammar.min_new_tokens() if self._grammar is not None else 1
 
     def tags(self, frames: Sequence[Image.Image]) -> list[list[Tag]]:
         if self._tagger is None:
@@ -161,6 +170,22 @@ class EmbeddedBackend:
         prefix = self._tokenizer(prefix_text, add_special_tokens=False)["input_ids"]
         return prefix, suffixes
 
+    def row_format(self, claims: ViewClaims, letter: int, max_new_tokens: int) -> RowFormat:
+        """The fixed parts of a row: the claims as opening sentences and as claim lines, and the letter;
+        trimmed (sentences first, then later claim lines) until the row fits in ``max_new_tokens``."""
+        if self._grammar is None:
+            raise RuntimeError("row formats need structured decoding")
+        letter_text = CHOICE_LETTERS[letter]
+        candidates = [RowFormat(claims.prose(), claims.lines, letter_text)]
+        candidates += [RowFormat("", claims.lines[:n], letter_text) for n in range(len(claims.lines), 0, -1)]
+        for candidate in candidates:
+            try:
+                self._grammar.budgets(max_new_tokens, candidate)
+            except ValueError:
+                continue
+            return candidate
+        return RowFormat(letter=letter_text)
+
     def generate(self, request: ReasonRequest, frames: Sequence[Image.Image]) -> list[Generation]:
         if self._model is None:
             raise RuntimeError("the embedded teacher is not loaded yet")
@@ -177,9 +202,12 @@ class EmbeddedBackend:
         rows = [suffixes[letter] for letter in judgement.letters]
         pad = self._tokenizer.pad_token_id
         pad_id = pad if isinstance(pad, int) else self._eos[0]
-        # Without a grammar the letter cannot be forced: the stated answer is then only a hint.
-        forced = judgement.letters if self._grammar is not None else None
-        kwargs = generate_kwargs(sampling, request.k, self._eos, pad_id, self._grammar, letters=forced)
+        # Without a grammar nothing can be fixed: the stated answer is then only a hint.
+        formats = None
+        if self._grammar is not None:
+            claims = view_claims(tags)
+            formats = [self.row_format(claims, letter, sampling.max_new_tokens) for letter in judgement.letters]
+        kwargs = generate_kwargs(sampling, request.k, self._eos, pad_id, self._grammar, rows=formats)
         output, _ = seeded_generate_rows(
             self._model, torch.tensor([prefix]), rows, kwargs, sampling.seed, _MODEL_LOCK, pad_id
         )

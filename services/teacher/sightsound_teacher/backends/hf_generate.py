@@ -24,6 +24,7 @@ from transformers import LogitsProcessorList, PreTrainedModel, PreTrainedTokeniz
 from sightsound.contracts.teacher import SamplingParams
 from sightsound_teacher.backends.base import Generation
 from sightsound_teacher.grammar import Grammar, GrammarLogitsProcessor
+from sightsound_teacher.regex_format import RowFormat
 
 DecodeMode = Literal["eager", "compiled", "graphs"]
 
@@ -35,10 +36,10 @@ def generate_kwargs(
     pad_id: int,
     grammar: Grammar | None,
     decode: DecodeMode = "eager",
-    letters: Sequence[int] | None = None,
+    rows: Sequence[RowFormat] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments of ``model.generate`` for ``k`` samples (one row when greedy). ``letters``: the
-    answer letter index each row must give (structured decoding only; one per row generated)."""
+    """Keyword arguments of ``model.generate`` for ``k`` samples (one row when greedy). ``rows``: what each
+    generated row must contain besides the open format (structured decoding only; one per row generated)."""
     greedy = sampling.temperature == 0.0
     kwargs: dict[str, Any] = {
         "max_new_tokens": sampling.max_new_tokens,
@@ -51,10 +52,10 @@ def generate_kwargs(
     else:
         kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=0)
     if grammar is not None:
-        processor = GrammarLogitsProcessor(grammar, sampling.max_new_tokens, letters)
+        processor = GrammarLogitsProcessor(grammar, sampling.max_new_tokens, rows)
         kwargs["logits_processor"] = LogitsProcessorList([processor])
-    elif letters is not None:
-        raise ValueError("forced answer letters need structured decoding (a grammar)")
+    elif rows is not None:
+        raise ValueError("fixed parts of a row (letter, claims) need structured decoding (a grammar)")
     if decode == "compiled":
         kwargs["cache_implementation"] = "static"
     return kwargs

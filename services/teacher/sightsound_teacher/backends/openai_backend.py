@@ -12,6 +12,11 @@ Frames (``frames`` setting):
 - ``tags``: for a text-only model, each frame becomes the embedded EfficientNet-Lite0 tagger's labels
   (:mod:`sightsound_teacher.tagger`) and no image is sent; the prompt is ``audio-cot-v2-tags``.
 
+Structured outputs are OPT-IN (``structured``, setting ``teacher_openai_structured``, default off): a
+real teacher writes the format from the prompt. When on (``vllm`` flavor), the request carries the
+open format regex of :mod:`sightsound_teacher.regex_format` (any claim line the claim language allows;
+the reasoning bounded by ``max_tokens`` only).
+
 Failures:
 
 - 429, 408 and 5xx, and connection failures, are retried ``max_retries`` times with exponential backoff
@@ -48,11 +53,13 @@ from sightsound_teacher.backends.openai_wire import (
     to_openai_messages,
 )
 from sightsound_teacher.prompt import PROMPT_VERSION, PROMPT_VERSION_TAGS, build_messages, build_tag_messages
-from sightsound_teacher.regex_format import TAIL_TOKENS, format_regex, structured_max_tokens
+from sightsound_teacher.regex_format import format_regex
 
 log = logging.getLogger("sightsound.teacher")
 
 FrameMode = Literal["images", "tags"]
+#: Smallest ``max_new_tokens`` with structured outputs on: the envelope and one short claim line.
+STRUCTURED_MIN_TOKENS = 48
 #: Statuses by which a server refuses the request itself (the client can change it).
 REFUSED_STATUSES = frozenset({400, 413, 422})
 
@@ -117,7 +124,7 @@ class OpenAIBackend:
                 self._client = None
 
     def min_new_tokens(self) -> int:
-        return TAIL_TOKENS + 16 if self.structured and self.flavor == "vllm" else 1
+        return STRUCTURED_MIN_TOKENS if self.structured and self.flavor == "vllm" else 1
 
     # -- request ----------------------------------------------------------------------------------
 
@@ -131,15 +138,13 @@ class OpenAIBackend:
             messages = build_messages(request.question, request.choices, len(frames))
             uris = [image_data_uri(frame) for frame in frames]
         constrained = self.structured and self.flavor == "vllm"
-        max_new = request.sampling.max_new_tokens
         return chat_body(
             self.model_id,
             to_openai_messages(messages, uris),
             request.sampling,
             request.k,
             flavor=self.flavor,
-            regex=format_regex(max_new) if constrained else None,
-            max_tokens=structured_max_tokens(max_new) if constrained else None,
+            regex=format_regex() if constrained else None,
         )
 
     def generate(self, request: ReasonRequest, frames: Sequence[Image.Image]) -> list[Generation]:

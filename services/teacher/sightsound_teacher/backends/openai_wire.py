@@ -5,7 +5,7 @@ an ``image_url`` part holding a JPEG data URI; ``n`` = K samples in ONE request 
 prompt and frames once); ``temperature``, ``top_p``, ``seed``, ``max_tokens``. With ``flavor="vllm"``
 two fields of vLLM's own are added: ``return_token_ids`` (exact per-sample token counts) and, when
 structured decoding is on, ``structured_outputs.regex`` (the output format, see
-:mod:`sightsound_teacher.regex_format`, which also sets ``max_tokens`` then). A plain OpenAI-compatible
+:mod:`sightsound_teacher.regex_format`; ``max_tokens`` stays ``max_new_tokens``). A plain OpenAI-compatible
 server gets standard fields only.
 
 Response: one :class:`~sightsound_teacher.backends.base.Generation` per choice, in ``index`` order.

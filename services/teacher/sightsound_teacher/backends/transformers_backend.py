@@ -135,7 +135,7 @@ class TransformersBackend:
             self._loaded = loaded
 
     def min_new_tokens(self) -> int:
-        return self._grammar.tail_tokens() if self._grammar is not None else 1
+        return self._grammar.min_new_tokens() if self._grammar is not None else 1
 
     # -- inputs -----------------------------------------------------------------------------------
 
