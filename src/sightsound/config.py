@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     time_limit_grace_s: float = Field(
         60.0, gt=0, description="Hard time limit = soft limit + this: the task's process is killed.",
     )
+    orphan_grace_s: float = Field(
+        86_400.0, gt=0, description="Stored files no row points to (an original whose upload failed, a student "
+        "upload's audio, a dataset export whose commit failed) are deleted by the periodic collector once older "
+        "than this.",
+    )
     max_attempts: int = Field(
         5, ge=1, description="Deliveries of one stage's message, training run or evaluation (retries, redeliveries, "
         "re-sends) before it is marked failed."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from sightsound.contracts.text import text_problem
 from sightsound.db.catalog import question_fingerprint
 from sightsound.db.models import Split
 from sightsound.web import ProblemError
@@ -48,6 +49,14 @@ def parse_choices(raw: list[str]) -> list[str]:
     return raw
 
 
+def _check_texts(*fields: tuple[str, str | None]) -> None:
+    """Refuse NUL and other control characters (before the upload is stored: PostgreSQL refuses NUL)."""
+    for field, value in fields:
+        problem = text_problem(field, value) if value else None
+        if problem:
+            raise _bad(problem)
+
+
 def build_question(
     text: str,
     raw_choices: list[str],
@@ -56,12 +65,14 @@ def build_question(
     split: str,
     source: str | None,
 ) -> QuestionIn:
+    _check_texts(("question", text), ("category", category), ("source", source), ("split", split))
     text = text.strip()
     if not text:
         raise _bad("question must not be empty")
     if len(text) > 2000:
         raise _bad("question is longer than 2000 characters")
     choices = [c.strip() for c in parse_choices(raw_choices)]
+    _check_texts(*(("choices", c) for c in choices))
     if len(choices) != 4:
         raise _bad(f"a question needs exactly 4 choices, got {len(choices)}")
     if any(not c for c in choices):

@@ -18,7 +18,7 @@ from sightsound.config import get_settings
 from sightsound.media.errors import MediaError
 from sightsound.tasks.app import celery_app
 from sightsound.tasks.recovery import resend_orphans
-from sightsound.tasks.registry import INGEST, REAP_JOBS, REAP_RUNS, REASON, VERIFY, TaskRoute, stage_task
+from sightsound.tasks.registry import COLLECT, INGEST, REAP_JOBS, REAP_RUNS, REASON, VERIFY, TaskRoute, stage_task
 from sightsound_worker import reaper, stages
 from sightsound_worker.pipeline import STAGES
 
@@ -96,3 +96,11 @@ def _send(task: TaskRoute, task_id: uuid.UUID) -> None:
 def reap_orphaned_runs() -> dict[str, list[str]]:
     """Beat's reaper for training runs and evaluations (the trainer workers re-send them only when they start)."""
     return resend_orphans(get_settings(), _send)
+
+
+@celery_app.task(name=COLLECT.name)
+def collect_orphaned_files() -> dict[str, int]:
+    """Beat's collector of stored files no row points to (originals, student audio, dataset exports)."""
+    from sightsound.collect import collect_orphans
+
+    return collect_orphans(get_settings())

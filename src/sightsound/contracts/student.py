@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sightsound.contracts.text import check_text
+
 AudioFormat = Literal["wav", "mp3", "flac", "ogg"]
 MAX_QUESTION_CHARS = 2000
 MAX_CHOICE_CHARS = 500
@@ -34,7 +36,7 @@ def check_choices(choices: Sequence[str]) -> list[str]:
     ...
     ValueError: choices: every choice must differ from the others ('dog' appears twice)
     """
-    stripped = [c.strip() for c in choices]
+    stripped = [check_text("choices", c.strip()) for c in choices]
     if not 2 <= len(stripped) <= 4:
         raise ValueError(f"choices: give 2 to 4 choices (got {len(stripped)}), or none for a free question")
     if any(not c for c in stripped):
@@ -56,7 +58,7 @@ def check_question(question: str) -> str:
     >>> check_question("  What is heard? ")
     'What is heard?'
     """
-    text = question.strip()
+    text = check_text("question", question.strip())
     if not text:
         raise ValueError("question: the question is empty; ask what to listen for")
     if len(text) > MAX_QUESTION_CHARS:

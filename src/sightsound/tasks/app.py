@@ -10,7 +10,7 @@ from celery import Celery
 from kombu.entity import Queue
 
 from sightsound.config import Settings, get_settings
-from sightsound.tasks.registry import ALL_TASKS, EVALUATE, QUEUES, REAP_JOBS, REAP_RUNS, TRAIN
+from sightsound.tasks.registry import ALL_TASKS, COLLECT, EVALUATE, QUEUES, REAP_JOBS, REAP_RUNS, TRAIN
 
 STAGE_QUEUES = QUEUES
 
@@ -57,6 +57,10 @@ def make_celery(settings: Settings) -> Celery:
             "reap-orphaned-runs": {
                 "task": REAP_RUNS.name,
                 "schedule": max(30.0, settings.stuck_after_s / 4),
+            },
+            "collect-orphaned-files": {
+                "task": COLLECT.name,
+                "schedule": max(300.0, settings.orphan_grace_s / 4),
             },
         },
     )

@@ -21,12 +21,14 @@ VERIFY = TaskRoute("sightsound.verify_job", "verify")
 REAP_JOBS = TaskRoute("sightsound.reap_stuck_jobs", "ingest")
 #: Re-sends orphaned training runs and evaluations (the pipeline worker runs it: the trainer may be busy for hours).
 REAP_RUNS = TaskRoute("sightsound.reap_orphaned_runs", "ingest")
+#: Deletes stored files no row points to (sightsound.collect).
+COLLECT = TaskRoute("sightsound.collect_orphans", "ingest")
 TRAIN = TaskRoute("sightsound.train_run", "train")
 EVALUATE = TaskRoute("sightsound.evaluate", "evaluate")
 
 #: The pipeline stage -> its task (the stage's name is also its queue's).
 STAGE_TASKS: dict[str, TaskRoute] = {"ingest": INGEST, "reason": REASON, "verify": VERIFY}
-ALL_TASKS: tuple[TaskRoute, ...] = (INGEST, REASON, VERIFY, REAP_JOBS, REAP_RUNS, TRAIN, EVALUATE)
+ALL_TASKS: tuple[TaskRoute, ...] = (INGEST, REASON, VERIFY, REAP_JOBS, REAP_RUNS, COLLECT, TRAIN, EVALUATE)
 #: Every queue, in pipeline order.
 QUEUES: tuple[str, ...] = tuple(dict.fromkeys(task.queue for task in ALL_TASKS))
 
