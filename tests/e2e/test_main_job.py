@@ -21,7 +21,7 @@ from sightsound_ops.stack import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-MODELS = ("base", "label-only SFT", "CoT SFT", "CoT SFT + GRPO")
+MODELS = ("base", "label-only SFT", "CoT SFT (unverified)", "CoT SFT", "CoT SFT + GRPO", "teacher")
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +74,12 @@ def test_the_report_shows_every_stage_with_numbers(main_job) -> None:  # type: i
         pytest.fail(f"no trace was accepted, so nothing trained: {report['notes']}")
     assert set(evaluations) == set(MODELS), report["notes"]
     assert all(e["n"] == 2 for e in evaluations.values())
+    assert all(e["strict_accuracy"] is not None and e["interval"] is not None for e in evaluations.values())
+    assert evaluations["CoT SFT (unverified)"]["paper_row"] == "CoT SFT without verification"
+    assert len(report["pairs"]) == 2 * 15  # 6 rows: every pair, strict and lenient
     stages = {(c["run"], c["stage"]) for c in report["training_curves"]}
-    assert {("label-only SFT", "sft"), ("CoT SFT + GRPO", "sft"), ("CoT SFT + GRPO", "grpo")} <= stages
+    assert {("label-only SFT", "sft"), ("CoT SFT (unverified)", "sft"), ("CoT SFT + GRPO", "sft"),
+            ("CoT SFT + GRPO", "grpo")} <= stages
+    summary = (work / "report" / "summary.md").read_text()
+    assert "Within the noise" in summary and "strict accuracy [95%]" in summary
     assert "asked the deployed student" in done.stdout

@@ -17,6 +17,7 @@ from sightsound_ops.report import (
     Funnel,
     ModelEvaluation,
     ModelUsed,
+    PairedDifference,
     ReportData,
     StageTiming,
     TrainingCurve,
@@ -131,7 +132,7 @@ def test_the_tables_carry_the_numbers(html: str) -> None:
     training = _section(html, "training")
     assert "CoT run" in training and "2.75 → 2" in training and "0.125 → 0.375" in training
     evaluation = _section(html, "evaluation")
-    assert "62.5% (8)" in evaluation and "100.0% (2)" in evaluation and "0.0% (2)" in evaluation
+    assert "62.5%" in evaluation and ">8<" in evaluation and "100.0% (2)" in evaluation and "0.0% (2)" in evaluation
     assert "–" in evaluation  # the base student has no event_count score
     timings = _section(html, "timings")
     assert "120.5" in timings and "124.25" in timings
@@ -178,8 +179,8 @@ def test_markdown_summary_has_the_key_numbers() -> None:
     assert "| clips | 36 |" in summary
     assert "36 (28 train / 8 test)" in summary
     assert "26 of 36" in summary and "71 / 33" in summary
-    assert "| a\\|b | 62.5% | 8 | 0.0% | 100.0% |" in summary  # categories sorted: event_count, loudness
-    assert "| base student | 25.0% | 8 | – | 50.0% |" in summary
+    assert "| a\\|b |  | – | 62.5% | 8 | 0.0% | 100.0% |" in summary  # categories sorted: event_count, loudness
+    assert "| base student |  | – | 25.0% | 8 | – | 50.0% |" in summary
     assert "| total | 124.2 |" in summary or "| total | 124.3 |" in summary
     assert "Random weights (teacher tiny-qwen2.5-vl)" in summary
 
@@ -199,3 +200,25 @@ def test_curves_must_align_with_their_steps() -> None:
         TrainingCurve(run="r", stage="sft", steps=[1, 2], loss=[1.0])
     with pytest.raises(ValidationError):
         CategoryScore(accuracy=1.5, n=1)
+
+
+def test_the_ablation_shows_strict_and_lenient_with_intervals_and_says_what_is_noise() -> None:
+    data = full_data(label="CoT SFT")
+    data.evaluations[1] = data.evaluations[1].model_copy(update={
+        "paper_row": "CoT SFT with verification", "interval": (0.25, 0.875), "strict_accuracy": 0.5,
+        "strict_interval": (0.125, 0.875)})
+    data.pairs = [
+        PairedDifference(a="base student", b="CoT SFT", measure="lenient", n=8, difference=0.375,
+                         interval=(0.0, 0.75), p_value=0.25, significant=False),
+        PairedDifference(a="base student", b="CoT SFT", measure="strict", n=8, difference=0.5,
+                         interval=(0.25, 0.75), p_value=0.03, significant=True),
+    ]
+    data.interval_method = "95% percentile bootstrap, 2000 resamples, seed 0"
+    summary = render_markdown_summary(data)
+    assert "| CoT SFT | CoT SFT with verification | 50.0% [12.5, 87.5] | 62.5% [25.0, 87.5] | 8 |" in summary
+    assert "| base student | CoT SFT | lenient | 8 | +37.5 | [+0.0, +75.0] | 0.25 | within the noise |" in summary
+    assert "Within the noise (paired exact McNemar p >= 0.05 on the shared questions): CoT SFT vs base student " \
+           "(lenient)." in summary
+    assert "Beyond the noise (p < 0.05): CoT SFT vs base student (strict, +50.0 points)." in summary
+    html = render_html(data)
+    assert "50.0% [12.5, 87.5]" in html and "within the noise" in html and "seed 0" in html

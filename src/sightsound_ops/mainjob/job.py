@@ -4,9 +4,12 @@
    :mod:`sightsound_devdata.synthetic_set`);
 2. start the stack (api, teacher, verifier, pipeline worker, trainer worker, student service);
 3. import the test split as evaluation questions (no teacher work) and submit the train split by REST;
-4. wait for teacher and verifier (progress bar), build the `cot` and `label-only` datasets;
-5. train the student: label-only SFT, and CoT SFT then GRPO (the run's SFT checkpoint is the CoT SFT model);
-6. evaluate base / label-only SFT / CoT SFT / SFT+GRPO on the test split, print the comparison table;
+4. wait for teacher and verifier (progress bar), build the `cot`, `cot-unverified` and `label-only` datasets;
+5. train the student: label-only SFT, CoT SFT on unverified traces, and CoT SFT then GRPO (the run's SFT
+   checkpoint is the CoT SFT model) (:mod:`sightsound_ops.mainjob.ablation`);
+6. evaluate the paper's ablation rows (base / label-only SFT / CoT SFT without and with verification /
+   SFT+GRPO / the vision teacher) on the test split, print the comparison (strict and lenient accuracy,
+   95% intervals, paired tests);
 7. deploy the last checkpoint, ask it about a test clip, write the HTML report, and leave the API up.
 
 Everything goes through the public API, as a user's script would; only the test import is a management
@@ -27,6 +30,7 @@ from sightsound.config import Settings
 from sightsound.db.migrate import ensure_database
 from sightsound_ops.api_client import ApiClient, ApiError, Json
 from sightsound_ops.environment import service_env
+from sightsound_ops.mainjob.ablation import DATASET_VARIANTS, PLANS, evaluation_order
 from sightsound_ops.mainjob.log import JobLog, say
 from sightsound_ops.mainjob.options import SYNTHETIC_SOURCE, MainJobOptions
 from sightsound_ops.mainjob.waiting import wait_evaluation, wait_jobs, wait_run
@@ -81,7 +85,7 @@ def submit_train_split(api: ApiClient, items: list[Any]) -> list[str]:
 
 
 def build_datasets(api: ApiClient, log: JobLog) -> None:
-    for variant in ("cot", "label-only"):
+    for variant in DATASET_VARIANTS:
         try:
             dataset = api.create_dataset(f"sample-{variant}", variant, {"split": "train"})
         except ApiError as exc:
@@ -93,42 +97,44 @@ def build_datasets(api: ApiClient, log: JobLog) -> None:
 
 
 def train(api: ApiClient, options: MainJobOptions, log: JobLog) -> None:
-    plans = [("label-only SFT", "label-only", ["sft"]), ("CoT SFT + GRPO", "cot", ["sft", "grpo"])]
+    """One run per plan of :data:`~sightsound_ops.mainjob.ablation.PLANS` whose dataset exists, all queued
+    first (the trainer worker takes them in turn); the last checkpoint of a stage stands for its row."""
     created = []
-    for label, variant, stages in plans:
-        if variant not in log.datasets:
+    for plan in PLANS:
+        if plan.variant not in log.datasets:
             continue
-        run = api.create_run(log.datasets[variant]["id"], options.student_model, stages, options.hyperparameters())
-        created.append((label, str(run["id"])))
-    for label, run_id in created:
-        run = wait_run(api, run_id, label, options.stage_timeout_s)
-        log.runs[label] = run
+        run = api.create_run(log.datasets[plan.variant]["id"], options.student_model, list(plan.stages),
+                             options.hyperparameters())
+        created.append((plan, str(run["id"])))
+    for plan, run_id in created:
+        run = wait_run(api, run_id, plan.run, options.stage_timeout_s)
+        log.runs[plan.run] = run
         if run["state"] != "succeeded":
-            log.notes.append(f"training run {label} ended {run['state']}: {run.get('error')}")
-            say(f"    {label}: {run['state']}: {run.get('error')}")
+            log.notes.append(f"training run {plan.run} ended {run['state']}: {run.get('error')}")
+            say(f"    {plan.run}: {run['state']}: {run.get('error')}")
             continue
         latest = latest_per_stage(api.checkpoints(run_id))
-        if label == "label-only SFT" and "sft" in latest:
-            log.checkpoints["label-only SFT"] = str(latest["sft"]["id"])
-        if label == "CoT SFT + GRPO":
-            if "sft" in latest:
-                log.checkpoints["CoT SFT"] = str(latest["sft"]["id"])
-            if "grpo" in latest:
-                log.checkpoints["CoT SFT + GRPO"] = str(latest["grpo"]["id"])
+        for label, stage in plan.rows:
+            if stage in latest:
+                log.checkpoints[label] = str(latest[stage]["id"])
 
 
 def evaluate(api: ApiClient, options: MainJobOptions, log: JobLog) -> None:
-    models = {"base": f"base:{options.student_model}",
-              **{label: f"checkpoint:{ckpt}" for label, ckpt in log.checkpoints.items()}}
+    """Every row of the ablation on the test split, in the paper's order, then their comparison (intervals,
+    paired tests)."""
     created = {
         label: api.create_evaluation(ref, SYNTHETIC_SOURCE, label=label, max_new_tokens=options.eval_max_new_tokens)
-        for label, ref in models.items()
+        for label, ref in evaluation_order(options.student_model, log.checkpoints, options.evaluate_teacher)
     }
     for label, evaluation in created.items():
         done = wait_evaluation(api, str(evaluation["id"]), f"evaluate {label}", options.stage_timeout_s)
         log.evaluations[label] = done
         if done["state"] != "succeeded":
             log.notes.append(f"evaluation of {label} ended {done['state']}: {done.get('error')}")
+    finished = [str(e["id"]) for e in log.evaluations.values() if e["state"] == "succeeded"]
+    if finished:
+        log.comparison = api.compare(finished)
+        say(api.compare(finished, "markdown"))
 
 
 def how_to_query(api_url: str, example: Path | None, api_key: str | None = None) -> str:
@@ -184,9 +190,6 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
             train(api, options, log)
         with log.stage("evaluate before and after"):
             evaluate(api, options, log)
-            finished = [str(e["id"]) for e in log.evaluations.values() if e["state"] == "succeeded"]
-            if finished:
-                say(api.compare(finished, "markdown"))
         example = Path(sample.test[0].path) if sample.test else None
         with log.stage("deploy and ask"):
             last = log.checkpoints.get("CoT SFT + GRPO") or next(iter(log.checkpoints.values()), None)

@@ -23,6 +23,7 @@ class JobLog:
     checkpoints: dict[str, str] = field(default_factory=dict)  # model label -> checkpoint id
     evaluations: dict[str, Json] = field(default_factory=dict)  # model label -> finished evaluation
     datasets: dict[str, Json] = field(default_factory=dict)
+    comparison: Json | None = None  # GET /v1/evaluations/compare of the finished evaluations
     notes: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 

@@ -35,6 +35,7 @@ class MainJobOptions:
     grpo_learning_rate: float = 2e-5
     lora_rank: int = 8
     eval_max_new_tokens: int = 96
+    evaluate_teacher: bool = True  # the ablation's teacher row: K traces per test question from the frames
     keep_running: bool = True
     stage_timeout_s: float = 1800.0
     extra_env: dict[str, str] = field(default_factory=dict)

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from sightsound.config import Settings
 from sightsound_ops.api_client import ApiClient, Json
+from sightsound_ops.mainjob.ablation import PAPER_ROW
 from sightsound_ops.mainjob.options import SYNTHETIC_SOURCE, MainJobOptions
 from sightsound_ops.report import (
     CategoryScore,
     Environment,
     ModelEvaluation,
     ModelUsed,
+    PairedDifference,
     ReportData,
     StageTiming,
     TrainingCurve,
@@ -31,18 +33,37 @@ if TYPE_CHECKING:
     from sightsound_ops.mainjob.log import JobLog
 
 
+def _bounds(interval: Json | None) -> tuple[float, float] | None:
+    return None if not interval else (float(interval["low"]), float(interval["high"]))
+
+
 def model_evaluation(label: str, evaluation: Json) -> ModelEvaluation | None:
     results: dict[str, Any] = evaluation.get("results") or {}
     overall = results.get("overall") or {}
     if overall.get("accuracy") is None:
         return None
     per_category = {
-        category: CategoryScore(accuracy=score["accuracy"], n=score["n"])
+        category: CategoryScore(accuracy=score["accuracy"], n=score["n"], interval=_bounds(score.get("interval")),
+                                strict_accuracy=score.get("strict_accuracy"))
         for category, score in (results.get("per_category") or {}).items()
         if score.get("accuracy") is not None
     }
-    return ModelEvaluation(model_label=label, overall_accuracy=overall["accuracy"], n=overall["n"],
-                           per_category=per_category)
+    return ModelEvaluation(model_label=label, paper_row=PAPER_ROW.get(label, ""), overall_accuracy=overall["accuracy"],
+                           n=overall["n"], interval=_bounds(overall.get("interval")),
+                           strict_accuracy=overall.get("strict_accuracy"),
+                           strict_interval=_bounds(overall.get("strict_interval")),
+                           unanswered=overall.get("unanswered"), per_category=per_category)
+
+
+def paired_differences(comparison: Json | None) -> list[PairedDifference]:
+    """The ``pairs`` of a ``GET /v1/evaluations/compare`` answer, with column labels instead of indexes."""
+    if not comparison:
+        return []
+    labels = [c["label"] for c in comparison.get("columns", [])]
+    return [PairedDifference(a=labels[p["a"]], b=labels[p["b"]], measure=p["measure"], n=p["n"],
+                             difference=p.get("difference"), interval=_bounds(p.get("difference_interval")),
+                             p_value=p["p_value"], significant=p["significant"])
+            for p in comparison.get("pairs", [])]
 
 
 def _cpu_name() -> str:
@@ -94,6 +115,8 @@ def collect(api: ApiClient, settings: Settings, options: MainJobOptions, log: Jo
         verdicts_by_kind=stats.get("verdicts_by_kind") or {},
         training_curves=curves,
         evaluations=evaluations,
+        pairs=paired_differences(log.comparison),
+        interval_method=(log.comparison or {}).get("interval_method"),
         stage_timings=[StageTiming(stage=name, seconds=seconds) for name, seconds in log.timings_s.items()],
         environment=environment(settings, options),
         notes=[*log.notes,

@@ -105,18 +105,42 @@ class TrainingCurve(BaseModel):
         return curves
 
 
+Bounds = tuple[float, float]
+
+
 class CategoryScore(BaseModel):
     accuracy: float = Field(..., ge=0.0, le=1.0)
     n: int = Field(..., ge=0)
+    interval: Bounds | None = None
+    strict_accuracy: float | None = Field(None, ge=0.0, le=1.0)
 
 
 class ModelEvaluation(BaseModel):
-    """One model's accuracy on the test questions, overall and per category."""
+    """One model's accuracy on the test questions, overall and per category: lenient (``overall_accuracy``)
+    and strict (a well-formed ``<answer>X</answer>`` only), each with its 95% bootstrap interval."""
 
     model_label: str = Field(..., min_length=1)
+    paper_row: str = Field("", description="The ablation row of the paper this model stands for.")
     overall_accuracy: float = Field(..., ge=0.0, le=1.0)
     n: int = Field(..., ge=0)
+    interval: Bounds | None = None
+    strict_accuracy: float | None = Field(None, ge=0.0, le=1.0)
+    strict_interval: Bounds | None = None
+    unanswered: int | None = None
     per_category: dict[str, CategoryScore] = Field(default_factory=dict)
+
+
+class PairedDifference(BaseModel):
+    """Two models on the questions both answered (``GET /v1/evaluations/compare``'s ``pairs``)."""
+
+    a: str
+    b: str
+    measure: str
+    n: int
+    difference: float | None = Field(None, description="accuracy(b) - accuracy(a).")
+    interval: Bounds | None = None
+    p_value: float
+    significant: bool
 
 
 class StageTiming(BaseModel):
@@ -146,6 +170,8 @@ class ReportData(BaseModel):
     verdicts_by_kind: dict[str, VerdictCounts] = Field(default_factory=dict)
     training_curves: list[TrainingCurve] = Field(default_factory=list)
     evaluations: list[ModelEvaluation] = Field(default_factory=list)
+    pairs: list[PairedDifference] = Field(default_factory=list)
+    interval_method: str | None = None
     stage_timings: list[StageTiming] = Field(default_factory=list)
     environment: Environment = Field(default_factory=Environment)
     notes: list[str] = Field(default_factory=list, description="Free sentences shown under the title.")
@@ -156,3 +182,15 @@ class ReportData(BaseModel):
 
     def random_models(self) -> list[ModelUsed]:
         return [m for m in self.environment.models if m.weights == "random"]
+
+
+def noise_statement(data: ReportData) -> list[str]:
+    """In words: which differences between the models lie within the noise, and which beyond it."""
+    if not data.pairs:
+        return []
+    within = [f"{p.b} vs {p.a} ({p.measure})" for p in data.pairs if not p.significant]
+    beyond = [f"{p.b} vs {p.a} ({p.measure}, {100 * (p.difference or 0):+.1f} points)"
+              for p in data.pairs if p.significant]
+    return [f"Within the noise (paired exact McNemar p >= 0.05 on the shared questions): "
+            f"{'; '.join(within) if within else 'none'}.",
+            f"Beyond the noise (p < 0.05): {'; '.join(beyond) if beyond else 'none'}."]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from html import escape
 
 from sightsound_ops.report import plots
-from sightsound_ops.report.data import ReportData, TrainingCurve
+from sightsound_ops.report.data import ReportData, TrainingCurve, noise_statement
 
 NO_DATA = '<p class="no-data">no data</p>'
 STYLE = """
@@ -23,13 +23,13 @@ img { max-width: 100%; } .no-data { color: #757575; font-style: italic; }
 """
 
 
-def percent(value: float) -> str:
-    """An accuracy in [0, 1] as a percentage.
+def percent(value: float | None) -> str:
+    """An accuracy in [0, 1] as a percentage ("–" for none).
 
-    >>> percent(0.625)
-    '62.5%'
+    >>> percent(0.625), percent(None)
+    ('62.5%', '–')
     """
-    return f"{100 * value:.1f}%"
+    return "–" if value is None else f"{100 * value:.1f}%"
 
 
 def _cell(value: object) -> str:
@@ -104,11 +104,30 @@ def evaluation_section(data: ReportData) -> str:
             f"{percent(e.per_category[c].accuracy)} ({e.per_category[c].n})" if c in e.per_category else "–"
             for c in categories
         ]
-        rows.append([e.model_label, f"{percent(e.overall_accuracy)} ({e.n})", *cells])
-    header = ["model", "overall (n)", *[f"{c} (n)" for c in categories]]
-    return image(plots.accuracy_png(data.evaluations), "accuracy per category, grouped bars per model") + table(
-        header, rows
-    )
+        rows.append([e.model_label, e.paper_row, _with_bounds(e.strict_accuracy, e.strict_interval),
+                     _with_bounds(e.overall_accuracy, e.interval), e.n, *cells])
+    header = ["model", "paper's row", "strict [95%]", "lenient [95%]", "n", *[f"{c} (n)" for c in categories]]
+    parts = [image(plots.accuracy_png(data.evaluations), "accuracy per category, grouped bars per model"),
+             table(header, rows)]
+    if data.interval_method:
+        parts.append(f"<p>Intervals: {escape(data.interval_method)}. Strict: only a well-formed "
+                     "<code>&lt;answer&gt;X&lt;/answer&gt;</code> counts.</p>")
+    if data.pairs:
+        pair_rows = [(p.a, p.b, p.measure, p.n, "–" if p.difference is None else f"{100 * p.difference:+.1f}",
+                      "" if p.interval is None else f"[{100 * p.interval[0]:+.1f}, {100 * p.interval[1]:+.1f}]",
+                      f"{p.p_value:.3g}", "beyond the noise" if p.significant else "within the noise")
+                     for p in data.pairs]
+        parts.append(table(["a", "b", "measure", "n shared", "b − a (points)", "95% interval", "McNemar p",
+                            "verdict"], pair_rows))
+        parts.append("".join(f"<p>{escape(line)}</p>" for line in noise_statement(data)))
+    return "".join(parts)
+
+
+def _with_bounds(accuracy: float | None, interval: tuple[float, float] | None) -> str:
+    if accuracy is None:
+        return "–"
+    text = percent(accuracy)
+    return text if interval is None else f"{text} [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
 
 
 def timings_section(data: ReportData) -> str:

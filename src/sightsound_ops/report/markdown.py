@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sightsound_ops.report.data import ReportData
+from sightsound_ops.report.data import ReportData, noise_statement
 from sightsound_ops.report.html import percent
 
 
@@ -38,6 +38,18 @@ def _funnel(data: ReportData) -> str:
     return md_table(["pipeline", "count"], rows)
 
 
+def bounds(interval: tuple[float, float] | None, points: bool = False) -> str:
+    """
+    >>> bounds((0.25, 0.5)), bounds((-0.1, 0.2), points=True), bounds(None)
+    ('[25.0, 50.0]', '[-10.0, +20.0]', '')
+    """
+    if interval is None:
+        return ""
+    if points:
+        return f"[{100 * interval[0]:+.1f}, {100 * interval[1]:+.1f}]"
+    return f"[{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
+
+
 def _evaluations(data: ReportData) -> str:
     if not data.evaluations:
         return "Evaluation: no data"
@@ -45,8 +57,27 @@ def _evaluations(data: ReportData) -> str:
     rows = []
     for e in data.evaluations:
         scores = [percent(e.per_category[c].accuracy) if c in e.per_category else "–" for c in categories]
-        rows.append([e.model_label, percent(e.overall_accuracy), e.n, *scores])
-    return md_table(["model", "accuracy", "n", *categories], rows)
+        rows.append([e.model_label, e.paper_row, f"{percent(e.strict_accuracy)} {bounds(e.strict_interval)}".strip(),
+                     f"{percent(e.overall_accuracy)} {bounds(e.interval)}".strip(), e.n, *scores])
+    header = ["model", "paper's row", "strict accuracy [95%]", "lenient accuracy [95%]", "n",
+              *[f"{c} (lenient)" for c in categories]]
+    parts = [md_table(header, rows)]
+    if data.interval_method:
+        parts.append(f"Intervals: {data.interval_method}. Strict: only a well-formed `<answer>X</answer>` counts; "
+                     "lenient: an answer read however it can be (never inside `<think>`, never a hedge).")
+    parts += _pairs(data)
+    return "\n\n".join(parts)
+
+
+def _pairs(data: ReportData) -> list[str]:
+    if not data.pairs:
+        return []
+    rows = [(p.a, p.b, p.measure, p.n, "–" if p.difference is None else f"{100 * p.difference:+.1f}",
+             bounds(p.interval, points=True), f"{p.p_value:.3g}", "beyond the noise" if p.significant
+             else "within the noise") for p in data.pairs]
+    table = md_table(["a", "b", "measure", "n shared", "b - a (points)", "95% interval", "McNemar p", "verdict"],
+                     rows)
+    return [table, "\n".join(noise_statement(data))]
 
 
 def _timings(data: ReportData) -> str:
