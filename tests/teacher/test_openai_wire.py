@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from sightsound.clients.openai_chat import error_detail
+from sightsound.clients.retry import retry_delay
 from sightsound.contracts.teacher import SamplingParams
 from sightsound_teacher.backends.openai_wire import (
     ResponseError,
     chat_body,
-    error_detail,
     image_data_uri,
     parse_chat_response,
-    retry_delay,
     split_by_length,
     to_openai_messages,
 )

@@ -7,20 +7,20 @@ The clip travels inside the request as a base64 WAV, in one of two content-part 
   "format": "wav"}}``;
 - ``audio_url`` (vLLM's form): ``{"type": "audio_url", "audio_url": {"url": "data:audio/wav;base64,..."}}``.
 
-Timeouts and connection errors, 429 and 5xx answers are retried (``Retry-After`` honoured, up to 10 s,
-otherwise 0.5 s doubling); other 4xx answers are final. Either way a failure costs the claims their
+Timeouts and connection errors, 429 and 5xx answers are retried by the platform's one OpenAI-protocol client
+(:mod:`sightsound.clients.openai_chat`: ``Retry-After`` honoured, otherwise 0.5 s doubling); other 4xx
+answers are final. Either way a failure costs the claims their
 verdicts (unverifiable, with the reason), never the request.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
 from typing import Any, Literal
 
 import httpx
 
+from sightsound.clients.openai_chat import ChatFailure, OpenAIChatClient
 from sightsound_verifier.analysis import ClipAnalysis
 from sightsound_verifier.audio_llm import AudioLLMChecker, AudioLLMError
 from sightsound_verifier.llm_answers import SYSTEM_PROMPT
@@ -28,10 +28,7 @@ from sightsound_verifier.llm_answers import SYSTEM_PROMPT
 log = logging.getLogger("sightsound.verifier")
 
 AudioPart = Literal["input_audio", "audio_url"]
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_RETRY_AFTER_S = 10.0
 FIRST_BACKOFF_S = 0.5
-MAX_ERROR_TEXT = 200
 
 
 def audio_part(kind: AudioPart, wav_base64: str) -> dict[str, Any]:
@@ -89,10 +86,9 @@ class OpenAIAudioChecker(AudioLLMChecker):
         self.audio_part_kind = audio_part_kind
         self.max_retries = max_retries
         self.max_tokens = max_tokens
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(
-            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s, transport=transport
-        )
+        self._client = OpenAIChatClient(base_url, api_key=api_key, timeout_s=timeout_s, max_retries=max_retries,
+                                        backoff_s=FIRST_BACKOFF_S, retry_timeouts=True, transport=transport,
+                                        what="the audio LLM")
 
     def close(self) -> None:
         self._client.close()
@@ -102,32 +98,8 @@ class OpenAIAudioChecker(AudioLLMChecker):
         return answer_text(self._post(body))
 
     def _post(self, body: dict[str, Any]) -> Any:
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                response = self._client.post("/chat/completions", json=body)
-            except httpx.TransportError as exc:  # timeouts, refused connections, resets
-                if last:
-                    raise AudioLLMError(f"{type(exc).__name__} after {attempt + 1} attempt(s): {exc}") from exc
-                self._sleep(attempt, None)
-                continue
-            if response.status_code in RETRY_STATUSES and not last:
-                log.warning("audio LLM answered %d; retrying (attempt %d)", response.status_code, attempt + 1)
-                self._sleep(attempt, response.headers.get("retry-after"))
-                continue
-            if response.status_code != 200:
-                detail = response.text[:MAX_ERROR_TEXT]
-                raise AudioLLMError(f"HTTP {response.status_code} after {attempt + 1} attempt(s): {detail}")
-            try:
-                return response.json()
-            except ValueError as exc:
-                raise AudioLLMError("response is not JSON") from exc
-        raise AudioLLMError("no attempt made")  # pragma: no cover - the loop always returns or raises
-
-    @staticmethod
-    def _sleep(attempt: int, retry_after: str | None) -> None:
-        delay = FIRST_BACKOFF_S * 2**attempt
-        if retry_after is not None:
-            with contextlib.suppress(ValueError):
-                delay = min(MAX_RETRY_AFTER_S, max(0.0, float(retry_after)))
-        time.sleep(delay)
+        try:
+            return self._client.post_chat(body)
+        except ChatFailure as failure:
+            status = f"HTTP {failure.status}" if failure.status is not None else failure.kind
+            raise AudioLLMError(f"{status} after {failure.attempts} attempt(s): {failure}") from failure

@@ -7,11 +7,12 @@ from typing import ClassVar, Self, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from sightsound.clients.retry import RETRYABLE_STATUSES
 from sightsound.config import Settings, secret_value
 
 ResponseT = TypeVar("ResponseT", bound=BaseModel)
 
-TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+TRANSIENT_STATUSES = RETRYABLE_STATUSES  # the platform's one retry policy (sightsound.clients.retry)
 
 
 class ServiceError(Exception):

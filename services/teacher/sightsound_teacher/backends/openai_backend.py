@@ -36,20 +36,17 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-import httpx
 from PIL import Image
 
+from sightsound.clients.openai_chat import ChatFailure, OpenAIChatClient
 from sightsound.contracts.teacher import ReasonRequest
 from sightsound_teacher.backends.base import BackendInputError, BackendUpstreamError, Generation
 from sightsound_teacher.backends.openai_wire import (
-    RETRYABLE_STATUSES,
     Flavor,
     ResponseError,
     chat_body,
-    error_detail,
     image_data_uri,
     parse_chat_response,
-    retry_delay,
     to_openai_messages,
 )
 from sightsound_teacher.prompt import PROMPT_VERSION, PROMPT_VERSION_TAGS, build_messages, build_tag_messages
@@ -96,7 +93,7 @@ class OpenAIBackend:
         self.tags_per_frame = tags_per_frame
         self.prompt_version = PROMPT_VERSION_TAGS if frames == "tags" else PROMPT_VERSION
         self._sleep = sleep
-        self._client: httpx.Client | None = None
+        self._client: OpenAIChatClient | None = None
         self._tagger: Any = None
         self._lock = threading.Lock()
 
@@ -114,8 +111,8 @@ class OpenAIBackend:
                 from sightsound_teacher.tagger import load_tagger
 
                 self._tagger = load_tagger()
-            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-            self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=self.timeout_s)
+            self._client = OpenAIChatClient(self.base_url, api_key=self.api_key, timeout_s=self.timeout_s,
+                                            max_retries=self.max_retries, backoff_s=self.backoff_s, sleep=self._sleep)
 
     def close(self) -> None:
         with self._lock:
@@ -170,48 +167,17 @@ class OpenAIBackend:
         client = self._client
         if client is None:
             raise RuntimeError("the openai backend is not loaded yet")
-        where = f"{self.base_url}/chat/completions"
-        last = ""
-        last_status: int | None = None
-        for attempt in range(self.max_retries + 1):
-            retry_after: str | None = None
-            try:
-                response = client.post("/chat/completions", json=body)
-            except httpx.ReadTimeout as exc:
-                raise BackendUpstreamError(
-                    f"the model server at {where} did not answer within {self.timeout_s:g} s",
-                    status=504,
-                    kind="upstream-timeout",
-                ) from exc
-            except httpx.TransportError as exc:  # connection refused or reset, connect timeout, ...
-                last = f"cannot reach the model server at {where}: {type(exc).__name__}: {exc}"
-                last_status = None
-            else:
-                if response.status_code == 200:
-                    try:
-                        return response.json()
-                    except ValueError as exc:
-                        raise BackendUpstreamError(
-                            "the model server answered 200 with a body that is not JSON", kind="upstream-bad-response"
-                        ) from exc
-                detail = error_detail(response.status_code, response.text)
-                if response.status_code not in RETRYABLE_STATUSES:
-                    raise self._refusal(response.status_code, detail)
-                last = f"the model server answered HTTP {response.status_code}: {detail}"
-                last_status = response.status_code
-                retry_after = response.headers.get("retry-after")
-            if attempt < self.max_retries:
-                delay = retry_delay(attempt, self.backoff_s, retry_after)
-                log.warning(
-                    "teacher request failed (%s); retry %d/%d in %.2f s", last, attempt + 1, self.max_retries, delay
-                )
-                self._sleep(delay)
-        raise BackendUpstreamError(
-            f"{last} (gave up after {self.max_retries + 1} attempts)",
-            status=502,
-            kind="upstream-unavailable",
-            upstream_status=last_status,
-        )
+        try:
+            return client.post_chat(body)
+        except ChatFailure as failure:
+            if failure.kind == "timeout":
+                raise BackendUpstreamError(str(failure), status=504, kind="upstream-timeout") from failure
+            if failure.kind == "bad-response":
+                raise BackendUpstreamError(str(failure), kind="upstream-bad-response") from failure
+            if failure.kind == "refused":
+                raise self._refusal(failure.status or 502, str(failure)) from failure
+            raise BackendUpstreamError(str(failure), status=502, kind="upstream-unavailable",
+                                       upstream_status=failure.status) from failure
 
     def _refusal(self, status: int, detail: str) -> BackendUpstreamError:
         if status in REFUSED_STATUSES:

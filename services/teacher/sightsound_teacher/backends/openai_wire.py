@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -34,8 +33,6 @@ from sightsound_teacher.prompt import Message
 Flavor = Literal["vllm", "openai"]
 JPEG_QUALITY = 90
 #: Statuses worth retrying: rate limits, and a server that is failing or restarting.
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-MAX_RETRY_AFTER_S = 60.0
 
 
 def image_data_uri(image: Image.Image, quality: int = JPEG_QUALITY) -> str:
@@ -175,46 +172,3 @@ def parse_chat_response(body: Any, n: int, latency_ms: float) -> list[Generation
         Generation(text, latency_ms, prompt_tokens, count, completion_tokens_estimated=estimated)
         for text, count in zip(texts, counts, strict=True)
     ]
-
-
-def error_detail(status: int, text: str) -> str:
-    """The upstream error message: OpenAI's ``{"error": {"message": ...}}``, FastAPI's ``detail``, or text.
-
-    >>> error_detail(400, '{"error": {"message": "too many images", "type": "BadRequestError"}}')
-    'too many images'
-    >>> error_detail(500, "<html>boom</html>")
-    '<html>boom</html>'
-    """
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    if isinstance(body, Mapping):
-        error = body.get("error")
-        if isinstance(error, Mapping) and error.get("message"):
-            return str(error["message"])
-        if isinstance(error, str):
-            return error
-        if body.get("detail"):
-            return str(body["detail"])
-        if body.get("message"):
-            return str(body["message"])
-    snippet = " ".join(text.split())
-    return (snippet[:300] + "…") if len(snippet) > 300 else (snippet or f"HTTP {status} with an empty body")
-
-
-def retry_delay(attempt: int, base_s: float, retry_after: str | None = None) -> float:
-    """Seconds to wait before retry number ``attempt`` (0-based): ``base_s * 2**attempt``, or the server's
-    ``Retry-After`` seconds when given (capped at :data:`MAX_RETRY_AFTER_S`).
-
-    >>> retry_delay(0, 0.5), retry_delay(3, 0.5), retry_delay(0, 0.5, "2"), retry_delay(0, 0.5, "999")
-    (0.5, 4.0, 2.0, 60.0)
-    >>> retry_delay(1, 0.5, "Wed, 21 Oct 2015 07:28:00 GMT")  # an HTTP date: fall back to backoff
-    1.0
-    """
-    if retry_after is not None:
-        try:
-            return min(max(float(retry_after), 0.0), MAX_RETRY_AFTER_S)
-        except ValueError:
-            pass
-    return float(base_s * 2**attempt)
