@@ -8,14 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile, status
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
+from starlette.concurrency import run_in_threadpool
 
 from sightsound.db.catalog import ClipFacts, QuestionFacts, insert_clip, insert_question
 from sightsound.db.models import Claim, Clip, Job, Question, Trace
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import SessionDep, SettingsDep, scope
 from sightsound_api.idempotency import replay
-from sightsound_api.questions import build_question
+from sightsound_api.questions import QuestionIn, build_question
 from sightsound_api.schemas import ClipOut, ClipTraceOut, JobOut, QuestionOut
 from sightsound_api.uploads import receive, store_original, upload_workdir, validate
 from sightsound_api.views import job_out
@@ -57,8 +58,9 @@ async def create_clip(
         raise ProblemError(413, f"the upload is larger than the limit of {settings.max_upload_bytes} bytes",
                            kind="upload-too-large")
 
-    existing = replay(session, Job, idempotency_key, lambda row: row.question.fingerprint == question_in.fingerprint,
-                      response, "/v1/jobs")
+    existing = await run_in_threadpool(
+        replay, session, Job, idempotency_key, lambda row: row.question.fingerprint == question_in.fingerprint,
+        response, "/v1/jobs")
     if existing is not None:
         return job_out(existing, deduplicated=True)
 
@@ -80,6 +82,18 @@ async def create_clip(
         height=probe.height,
         has_audio=probe.has_audio,
     )
+    # PostgreSQL and the broker off the event loop: a stall there must not freeze every other route.
+    job, inserted = await run_in_threadpool(_record_job, session, facts, question_in, idempotency_key)
+    if inserted:
+        # After the commit: a worker must never get a message for a row it cannot see yet.
+        await run_in_threadpool(request.app.state.dispatcher.try_enqueue, "ingest", job.id)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return job_out(job, deduplicated=not inserted)
+
+
+def _record_job(session: Session, facts: ClipFacts, question_in: QuestionIn,
+                idempotency_key: str | None) -> tuple[Job, bool]:
+    """Insert (or find) the clip, its question and its job in one transaction; the job, and whether it is new."""
     clip_id, _ = insert_clip(session, facts)
     question_id, _ = insert_question(
         session,
@@ -101,11 +115,8 @@ async def create_clip(
     ).scalar()
     session.commit()
     job = session.scalars(select(Job).where(Job.question_id == question_id)).one()
-    if inserted is not None:
-        # After the commit: a worker must never get a message for a row it cannot see yet.
-        request.app.state.dispatcher.try_enqueue("ingest", job.id)
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return job_out(job, deduplicated=inserted is None)
+    _ = job.question  # loaded here, not on the event loop (job_out reads it)
+    return job, inserted is not None
 
 
 @router.get(

@@ -112,7 +112,7 @@ async def answer_upload(
     limit = settings.student_max_new_tokens
     if max_new_tokens is not None and not 1 <= max_new_tokens <= limit:
         raise _invalid(f"max_new_tokens must be between 1 and {limit} (SIGHTSOUND_STUDENT_MAX_NEW_TOKENS)")
-    ref = _resolved_ref(session, settings, model)
+    ref = await run_in_threadpool(_resolved_ref, session, settings, model)  # PostgreSQL off the event loop
     if file is None:
         raise _invalid("file: send the audio (wav, flac, mp3, ogg) or a video with sound as the multipart field "
                        "`file`")
