@@ -28,7 +28,7 @@ def test_services_get_the_embedded_defaults_unless_the_user_set_them(monkeypatch
     monkeypatch.delenv("SIGHTSOUND_TEACHER_BACKEND", raising=False)
     env = stack_env(settings, options)
     assert env["SIGHTSOUND_TEACHER_BACKEND"] == "embedded"
-    assert env["SIGHTSOUND_SAMPLES_PER_QUESTION"] == "3"
+    assert env["SIGHTSOUND_TRACES_PER_QUESTION"] == "3"
     assert env["SIGHTSOUND_STUDENT_BASE_MODELS"] == '["tiny-random"]'
     assert env["SIGHTSOUND_TRAINER_OUTPUT_ROOT"] == str((tmp_path / "job" / "runs").resolve())
     monkeypatch.setenv("SIGHTSOUND_TEACHER_BACKEND", "openai")

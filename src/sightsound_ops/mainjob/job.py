@@ -41,7 +41,7 @@ def stack_env(settings: Settings, options: MainJobOptions) -> dict[str, str]:
     env = service_env(settings)
     defaults = {
         "SIGHTSOUND_TEACHER_BACKEND": "embedded",
-        "SIGHTSOUND_SAMPLES_PER_QUESTION": str(options.traces_per_question),
+        "SIGHTSOUND_TRACES_PER_QUESTION": str(options.traces_per_question),
         "SIGHTSOUND_TEACHER_MAX_NEW_TOKENS": str(options.teacher_max_new_tokens),
         "SIGHTSOUND_STUDENT_BASE_MODELS": json.dumps([options.student_model]),
         "SIGHTSOUND_DATASET_ROOT": str((options.workdir / "datasets").resolve()),
