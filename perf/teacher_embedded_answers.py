@@ -36,7 +36,7 @@ from sightsound.contracts.teacher import ReasonRequest, SamplingParams
 from sightsound.media.ingest import extract_frames
 from sightsound_devdata.synthetic_set import SyntheticItem, build_synthetic_set, load_synthetic_set
 from sightsound_teacher.backends.embedded_backend import EmbeddedBackend
-from sightsound_teacher.parsing import parse_answer
+from sightsound.answers.tagged import parse_answer
 
 COPY_WORD = "podium"
 #: Words of the few-shot examples (v1: a speech at a podium; v2 tags: a train) that no sample-set clip shows.

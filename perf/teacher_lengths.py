@@ -27,7 +27,7 @@ from sightsound.config import Settings
 from sightsound.contracts.common import CLAIMS_CLOSE, CLAIMS_OPEN, THINK_CLOSE, THINK_OPEN
 from sightsound.contracts.teacher import ReasonRequest, SamplingParams
 from sightsound_teacher.backends.transformers_backend import TransformersBackend
-from sightsound_teacher.parsing import parse_answer
+from sightsound.answers.tagged import parse_answer
 
 CHOICES = ["A person speaking", "A dog barking", "Music playing", "Silence"]
 

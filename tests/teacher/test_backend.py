@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from sightsound.answers.tagged import parse_answer
 from sightsound.contracts.teacher import ReasonRequest
 from sightsound_teacher.backends import BackendInputError, TeacherBackend
 from sightsound_teacher.backends.transformers_backend import TransformersBackend
 from sightsound_teacher.frames import load_frames
-from sightsound_teacher.parsing import parse_answer
 
 MakeRequest = Callable[..., ReasonRequest]
 

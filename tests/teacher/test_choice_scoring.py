@@ -10,6 +10,7 @@ import pytest
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from sightsound.answers.tagged import parse_answer
 from sightsound_teacher.choice_scoring import (
     ChoiceScores,
     calibrated_scores,
@@ -19,7 +20,6 @@ from sightsound_teacher.choice_scoring import (
     scoring_context,
 )
 from sightsound_teacher.grammar import Grammar, GrammarError, GrammarLogitsProcessor
-from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.regex_format import RowFormat
 from sightsound_teacher.tagger import Tag
 from sightsound_teacher.tiny import load_tiny_teacher

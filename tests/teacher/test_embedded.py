@@ -14,6 +14,7 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from sightsound.answers.tagged import parse_answer
 from sightsound.config import Settings
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse
 from sightsound.media.ingest import extract_frames
@@ -23,7 +24,6 @@ from sightsound_teacher.backends.embedded_backend import EMBEDDED_MODEL_ID, Embe
 from sightsound_teacher.backends.hf_generate import seeded_generate_rows
 from sightsound_teacher.choice_scoring import choice_distribution, continuation_logprobs, scoring_context
 from sightsound_teacher.frames import load_frames
-from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.prompt import PROMPT_VERSION_TAGS_SCORED, describe_frames, likely_answer_line
 from sightsound_teacher.sound_sources import view_claims
 from tests.conftest import SERVICE_HEADERS

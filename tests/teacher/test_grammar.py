@@ -17,6 +17,7 @@ import pytest
 import torch
 from transformers import LogitsProcessorList, PreTrainedTokenizerBase
 
+from sightsound.answers.tagged import parse_answer
 from sightsound.config import Settings
 from sightsound.contracts.claim_language import (
     CLAIM_KEYS_V2,
@@ -27,7 +28,6 @@ from sightsound.contracts.claim_language import (
 from sightsound_teacher import grammar as grammar_module
 from sightsound_teacher import regex_format
 from sightsound_teacher.grammar import Grammar, GrammarError, GrammarLogitsProcessor
-from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.regex_format import MAX_CLAIM_LINES, RowFormat, claim_line_pattern, format_regex
 from sightsound_teacher.tiny import load_tiny_teacher
 

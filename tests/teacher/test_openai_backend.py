@@ -36,6 +36,7 @@ from openai.types.chat.completion_create_params import CompletionCreateParamsNon
 from PIL import Image
 from pydantic import TypeAdapter
 
+from sightsound.answers.tagged import parse_answer
 from sightsound.config import Settings
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse, SamplingParams
 from sightsound_teacher.app import create_app
@@ -44,7 +45,6 @@ from sightsound_teacher.backends.hf_generate import decode_rows, generate_kwargs
 from sightsound_teacher.backends.openai_backend import OpenAIBackend
 from sightsound_teacher.backends.transformers_backend import TransformersBackend
 from sightsound_teacher.frames import load_frames
-from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.prompt import PROMPT_VERSION_TAGS
 from sightsound_teacher.regex_format import format_regex
 from tests.conftest import SERVICE_HEADERS

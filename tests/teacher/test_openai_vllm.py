@@ -25,12 +25,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sightsound.answers.tagged import parse_answer
 from sightsound.contracts.teacher import ReasonRequest
 from sightsound.weights.smollm import smollm2_folder
 from sightsound_teacher.backends import BackendUpstreamError
 from sightsound_teacher.backends.openai_backend import OpenAIBackend
 from sightsound_teacher.frames import load_frames
-from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.regex_format import format_regex
 
 pytestmark = pytest.mark.slow

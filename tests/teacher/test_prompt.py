@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from sightsound.answers.tagged import parse_answer
 from sightsound.contracts.claim_language import CLAIM_FORMAT_VERSION, CLAIM_KEYS_V2, is_valid_claim_line
 from sightsound.contracts.common import ANSWER_OPEN, CLAIMS_CLOSE, CLAIMS_OPEN, THINK_OPEN
-from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.prompt import (
     IMAGE_PLACEHOLDER,
     PROMPT_VERSION,

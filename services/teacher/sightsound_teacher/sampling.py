@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from sightsound.answers.tagged import parse_answer
 from sightsound.contracts.teacher import Consensus, ReasonRequest, TeacherTrace
 from sightsound_teacher.adaptive import next_round_size
 from sightsound_teacher.backends.base import Generation, TeacherBackend
-from sightsound_teacher.parsing import parse_answer
 from sightsound_teacher.voting import VotePolicy, vote
 
 

@@ -1,4 +1,4 @@
-"""Parse the final answer of one teacher sample. Pure: no I/O, no model.
+"""Parse the final answer of one teacher trace inside its answer tags. Pure: no I/O, no model.
 
 Accepted inside ``<answer>...</answer>`` (tags and content are case and whitespace tolerant):
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sightsound_teacher.parsing import parse_answer, parse_choice
+from sightsound.answers.tagged import parse_answer, parse_choice
 
 CHOICES = ["A person speaking", "A dog barking", "Music playing", "Silence"]
 
