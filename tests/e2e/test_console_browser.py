@@ -122,6 +122,9 @@ def test_clip_page_plays_audio_and_draws_a_claims_evidence(page: Any) -> None:
     left = page.evaluate("parseFloat(document.querySelector('.track .cursor').style.left)")
     assert left > 0, "the shared time cursor did not move while the audio played"
     page.evaluate("document.getElementById('audio').pause()")
+    box = page.locator(".track").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)  # seek by clicking the waveform
+    page.wait_for_function("Math.abs(document.getElementById('audio').currentTime - 2.25) < 0.2", timeout=10000)
     claim = page.locator("mark.claim.v-contradicted").first
     claim.click()
     claim_id = claim.get_attribute("data-claim")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -22,10 +23,12 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -384,3 +387,21 @@ class ReviewOverride(Base):
     reviewer_key_id: Mapped[uuid.UUID | None] = mapped_column()
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = _now_col()
+
+
+class TraceDoubt(Base):
+    """How unsure the verifier was of a decided trace (the review queue's order; derived from its claims and
+    verdicts, which never change once the trace is decided, so filled once per trace by the console)."""
+
+    __tablename__ = "trace_doubts"
+    __table_args__ = (Index("ix_trace_doubts_order", text("doubt DESC"), "trace_id"),)
+
+    trace_id: Mapped[int] = mapped_column(ForeignKey("traces.id", ondelete="CASCADE"), primary_key=True)
+    doubt: Mapped[Decimal] = mapped_column(Numeric(12, 6), nullable=False)
+    lowest: Mapped[float | None] = mapped_column(Float)
+    unverifiable: Mapped[int] = mapped_column(Integer, nullable=False)
+    claims: Mapped[int] = mapped_column(Integer, nullable=False)
+    disagreed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    # The decision the doubt was computed for: new decisions have higher ids, so the highest one stored says where
+    # the next fill starts.
+    decision_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)

@@ -203,6 +203,8 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
         with log.stage("report"):
             path = write_report(api, settings, options, log)
             say(f"    report: {path.resolve()}")
+            say(f"    review console: {stack.api_url}/ui (log in with the run's API key)"
+                + ("" if options.keep_running else "; up while the API runs, so without --exit"))
         total = time.monotonic() - log.started
         say(f"\nThe main job took {total / 60:.1f} min. " + ("; ".join(log.notes) if log.notes else ""))
         if not options.keep_running:

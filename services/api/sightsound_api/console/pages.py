@@ -52,13 +52,39 @@ def clip_page(request: Request, clip_id: uuid.UUID, session: SessionDep, _: View
                   next=request.url.path)
 
 
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The (first, last) bytes a ``Range: bytes=…`` header asks for (one range), or None for the whole body.
+
+    >>> byte_range("bytes=10-", 100), byte_range("bytes=-10", 100), byte_range("bytes=5-9", 100), byte_range(None, 9)
+    ((10, 99), (90, 99), (5, 9), None)
+    """
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].strip().partition("-")
+    try:
+        if not first:
+            return max(size - int(last), 0), size - 1
+        return int(first), min(int(last), size - 1) if last else size - 1
+    except ValueError:
+        return None
+
+
 @router.get("/clips/{clip_id}/audio.wav")
-async def clip_audio(clip_id: uuid.UUID, session: SessionDep, _: Viewer) -> Response:
+async def clip_audio(request: Request, clip_id: uuid.UUID, session: SessionDep, _: Viewer) -> Response:
+    """The stored 16 kHz audio; byte ranges are served (browsers seek with them)."""
     clip = _clip(session, clip_id)
     if not clip.audio_url:
         raise ProblemError(404, "this clip has no extracted audio (yet)", kind="audio-not-found")
     data = await run_in_threadpool(read_url, clip.audio_url)
-    return Response(data, media_type="audio/wav", headers=IMMUTABLE)
+    headers = {**IMMUTABLE, "Accept-Ranges": "bytes"}
+    wanted = byte_range(request.headers.get("range"), len(data))
+    if wanted is None:
+        return Response(data, media_type="audio/wav", headers=headers)
+    first, last = wanted
+    if first > last or first >= len(data):
+        return Response(status_code=416, headers={"Content-Range": f"bytes */{len(data)}"})
+    return Response(data[first:last + 1], status_code=206, media_type="audio/wav",
+                    headers={**headers, "Content-Range": f"bytes {first}-{last}/{len(data)}"})
 
 
 @router.get("/clips/{clip_id}/frames/{index}")
