@@ -53,7 +53,8 @@ def login(client: TestClient, key: str) -> None:
 
 def test_without_a_cookie_pages_redirect_to_the_login(app_client: TestClient) -> None:
     app_client.cookies.clear()
-    response = app_client.get("/ui/review?x=1", follow_redirects=False)
+    assert app_client.get("/ui/review").status_code == 401  # not a browser: the API's own answer
+    response = app_client.get("/ui/review?x=1", headers={"Accept": "text/html"}, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/ui/login?next=%2Fui%2Freview%3Fx%3D1"
     assert "API key" in app_client.get("/ui/login").text

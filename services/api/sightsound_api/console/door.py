@@ -3,7 +3,8 @@ cookie scoped to ``/ui``; on every other ``/ui`` request the cookie is handed to
 ``X-API-Key`` header, so the console is checked by the same key lookup and scopes as the JSON API.
 
 An ASGI middleware outside the gate (installed after it): the login page, logout and the static files are answered
-here without a key; a ``/ui`` request the gate refuses (401) becomes a redirect to the login page. A ``POST`` whose
+here without a key; a page the gate refuses (401) to a browser (``Accept: text/html``) becomes a redirect to the
+login page. A ``POST`` whose
 ``Origin`` names another host is refused (belt and braces beside ``SameSite=Strict``).
 """
 
@@ -103,6 +104,9 @@ class ConsoleDoor:
         key = cookie_of(scope)
         if key and not _has_credentials(scope):
             scope = dict(scope, headers=[*scope["headers"], (b"x-api-key", key.encode("latin-1"))])
+        if "text/html" not in (_header(scope, b"accept") or ""):  # a script or an API client: the gate's own 401
+            await self.app(scope, receive, send)
+            return
         target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else "")
         await self.app(scope, receive, self._to_login(send, target))
 

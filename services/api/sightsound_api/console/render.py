@@ -7,19 +7,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from sightsound.auth import Principal
-from sightsound.web import ProblemError
+from sightsound_api.deps import RequireScope
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: The scope a reviewer needs to overrule verdicts and decisions (``admin`` grants it too).
-REVIEW_SCOPE = "submit"
-VIEW_SCOPE = "read"
+REVIEW_SCOPE: Literal["submit"] = "submit"
+VIEW_SCOPE: Literal["read"] = "read"
 
 
 def ago(when: datetime | None) -> str:
@@ -68,21 +68,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return HTMLResponse(html, status_code=status_code)
 
 
-def viewer(request: Request) -> Principal:
-    """The console's dependency on every page: the caller may ``read`` (the gate authenticated it already)."""
-    return _needs(request, VIEW_SCOPE)
-
-
-def reviewer(request: Request) -> Principal:
-    """The dependency of every change: the caller may review (``submit``, or ``admin``)."""
-    return _needs(request, REVIEW_SCOPE)
-
-
-def _needs(request: Request, scope: str) -> Principal:
-    principal = principal_of(request)
-    if principal is None:
-        raise ProblemError(401, "log in to the console at /ui/login", kind="unauthenticated")
-    if not principal.grants(scope):
-        held = ", ".join(sorted(principal.scopes)) or "none"
-        raise ProblemError(403, f"this needs the `{scope}` scope; your key has: {held}", kind="insufficient-scope")
-    return principal
+#: The console's dependency on every page: the caller's key (the cookie, handed to the API's gate) may ``read``.
+#: The same :class:`RequireScope` as the JSON API's routes, so a missing scope is the same 403.
+viewer = RequireScope(VIEW_SCOPE)
+#: The dependency of every change: the caller may review (``submit``, or ``admin``).
+reviewer = RequireScope(REVIEW_SCOPE)
