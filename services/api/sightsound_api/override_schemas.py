@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from sightsound.contracts.common import TraceDecisionLabel, VerdictLabel
 from sightsound.db.overrides import MAX_COMMENT
+
+#: A claim's or a trace's id in a path (a PostgreSQL BIGINT: anything larger cannot name a row).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The row's id (a positive 64-bit integer).")]
 
 
 class ClaimOverrideIn(BaseModel):

@@ -22,7 +22,7 @@ from sightsound_api.console.clip_view import letter, trace_view
 from sightsound_api.console.door import safe_next
 from sightsound_api.console.render import render, reviewer, viewer
 from sightsound_api.deps import SessionDep
-from sightsound_api.override_schemas import OverrideOut
+from sightsound_api.override_schemas import OverrideOut, RowId
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 Viewer = Annotated[Principal, Depends(viewer)]
@@ -59,7 +59,7 @@ def _done(request: Request, row: ReviewOverride, back: str) -> Response:
 
 
 @router.post("/claims/{claim_id}/override")
-def claim_override(request: Request, claim_id: int, session: SessionDep, principal: ReviewerDep,
+def claim_override(request: Request, claim_id: RowId, session: SessionDep, principal: ReviewerDep,
                    verdict: Annotated[VerdictLabel, Form()], comment: Comment = "",
                    next: Annotated[str, Form(max_length=500)] = "/ui") -> Response:
     try:
@@ -71,7 +71,7 @@ def claim_override(request: Request, claim_id: int, session: SessionDep, princip
 
 
 @router.post("/traces/{trace_id}/override")
-def trace_override(request: Request, trace_id: int, session: SessionDep, principal: ReviewerDep,
+def trace_override(request: Request, trace_id: RowId, session: SessionDep, principal: ReviewerDep,
                    decision: Annotated[TraceDecisionLabel, Form()], comment: Comment = "",
                    next: Annotated[str, Form(max_length=500)] = "/ui") -> Response:
     try:

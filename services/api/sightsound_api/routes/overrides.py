@@ -14,7 +14,7 @@ from sightsound.db.overrides import NotFound, Reviewer, overrule_claim, overrule
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import ReadScope, SessionDep, SubmitScope
 from sightsound_api.idempotency import first_of_key, replay
-from sightsound_api.override_schemas import ClaimOverrideIn, OverrideList, OverrideOut, TraceOverrideIn
+from sightsound_api.override_schemas import ClaimOverrideIn, OverrideList, OverrideOut, RowId, TraceOverrideIn
 
 router = APIRouter(prefix="/v1", tags=["review"])
 _CREATED = {201: {"description": "Recorded; `Location` names it."}, **problem_openapi_responses(404, 409, 422)}
@@ -29,7 +29,7 @@ def _same(row: ReviewOverride, claim_id: int | None, trace_id: int | None, label
 
 @router.post("/claims/{claim_id}/overrides", status_code=status.HTTP_201_CREATED, response_model=OverrideOut,
              summary="Overrule a claim's verdict (scope `submit`)", responses=_CREATED)
-def override_claim(claim_id: int, body: ClaimOverrideIn, session: SessionDep, principal: SubmitScope,
+def override_claim(claim_id: RowId, body: ClaimOverrideIn, session: SessionDep, principal: SubmitScope,
                    response: Response, idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
                    ) -> OverrideOut:
     existing = replay(session, ReviewOverride, idempotency_key,
@@ -51,7 +51,7 @@ def override_claim(claim_id: int, body: ClaimOverrideIn, session: SessionDep, pr
 
 @router.post("/traces/{trace_id}/overrides", status_code=status.HTTP_201_CREATED, response_model=OverrideOut,
              summary="Overrule a trace's decision (scope `submit`)", responses=_CREATED)
-def override_trace(trace_id: int, body: TraceOverrideIn, session: SessionDep, principal: SubmitScope,
+def override_trace(trace_id: RowId, body: TraceOverrideIn, session: SessionDep, principal: SubmitScope,
                    response: Response, idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
                    ) -> OverrideOut:
     existing = replay(session, ReviewOverride, idempotency_key,
@@ -73,7 +73,7 @@ def override_trace(trace_id: int, body: TraceOverrideIn, session: SessionDep, pr
 
 @router.get("/claims/{claim_id}/overrides", response_model=OverrideList, summary="A claim's overrides, oldest first",
             responses=problem_openapi_responses(404, 422))
-def claim_overrides(claim_id: int, session: SessionDep, _: ReadScope) -> OverrideList:
+def claim_overrides(claim_id: RowId, session: SessionDep, _: ReadScope) -> OverrideList:
     if session.get(Claim, claim_id) is None:
         raise ProblemError(404, f"no claim with id {claim_id}", kind="claim-not-found")
     rows = session.scalars(select(ReviewOverride).where(ReviewOverride.claim_id == claim_id)
@@ -84,7 +84,7 @@ def claim_overrides(claim_id: int, session: SessionDep, _: ReadScope) -> Overrid
 @router.get("/traces/{trace_id}/overrides", response_model=OverrideList,
             summary="A trace's overrides (its decision and its claims' verdicts), oldest first",
             responses=problem_openapi_responses(404, 422))
-def trace_overrides(trace_id: int, session: SessionDep, _: ReadScope) -> OverrideList:
+def trace_overrides(trace_id: RowId, session: SessionDep, _: ReadScope) -> OverrideList:
     if session.get(Trace, trace_id) is None:
         raise ProblemError(404, f"no trace with id {trace_id}", kind="trace-not-found")
     rows = session.scalars(select(ReviewOverride).where(ReviewOverride.trace_id == trace_id)
