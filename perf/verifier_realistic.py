@@ -2,6 +2,7 @@
 
     python perf/verifier_realistic.py                     # test half: writes perf/results/verifier-realistic-cpu.json
     python perf/verifier_realistic.py --split dev --cache /tmp/va   # tune on dev (model outputs cached on disk)
+    python perf/verifier_realistic.py --split dev+extra --cache /tmp/va   # dev and the dev-only extra clips
     python perf/verifier.py --set realistic ...           # the same, through the bench's one entry point
 
 The set is :mod:`sightsound_devdata.realistic_claims` (real recordings, reverb, noise beds, photos that
@@ -287,7 +288,10 @@ def cpu_name() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", choices=("dev", "test", "all"), default="test")
+    parser.add_argument("--split", choices=("dev", "test", "all", "dev-extra", "dev+extra"), default="test")
+    parser.add_argument(
+        "--extra-scale", type=float, default=2.0, help="dev-extra clips per family, times its count (tuning only)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--families", nargs="*")
@@ -317,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         args.scale,
         tuple(args.families) if args.families else None,
         None if args.split == "all" else args.split,
+        args.extra_scale,
     )
     build_s = time.perf_counter() - start
     n_claims = sum(len(c.claims) for c in clips)
@@ -383,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         "set": {
             "seed": args.seed,
             "scale": args.scale,
+            **({"extra_scale": args.extra_scale} if "extra" in args.split else {}),
             "clips": len(clips),
             "claims": n_claims,
             "false_claims": sum(c.truth == "contradicted" for clip in clips for c in clip.claims),

