@@ -286,7 +286,17 @@ class Settings(BaseSettings):
         description="Untrained students the student service may load as `base:<name>` (JSON list); "
         "`embedded` is assembled from shipped weights, `tiny-random` is RANDOM.",
     )
-    student_cache_size: int = Field(2, ge=1, le=16, description="Students the student service keeps loaded (LRU).")
+    student_cache_size: int = Field(
+        2, ge=1, le=16, description="Students the student service keeps in memory (LRU), counting those still loading."
+    )
+    student_max_concurrent_loads: int = Field(
+        1, ge=1, le=16, description="Students the student service loads at the same time (requests naming other "
+        "checkpoints wait in the queue).",
+    )
+    student_max_waiting: int = Field(
+        8, ge=0, le=1024, description="Requests the student service keeps waiting for a student (load or generate); "
+        "past it the answer is 429 with `Retry-After`.",
+    )
     student_device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where the student answers.")
     student_max_new_tokens: int = Field(
         256, ge=1, le=4096, description="Longest student answer, in tokens (requests may ask for fewer)."

@@ -57,7 +57,7 @@ OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
 
 def openai_error(status: int, message: str, code: str | None, param: str | None = None) -> JSONResponse:
     """OpenAI's error body; a refused request is 400 (OpenAI's status for invalid input) unless 404 or 413."""
-    if 400 <= status < 500 and status not in (404, 413):
+    if 400 <= status < 500 and status not in (404, 413, 429):
         status = 400
     kind = "invalid_request_error" if status < 500 else "server_error"
     if status == 404:
@@ -97,9 +97,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StudentRequestError)
     async def _student_error(request: Request, exc: StudentRequestError) -> JSONResponse:
         if request.url.path in OPENAI_PATHS:
-            return openai_error(exc.status, exc.message, exc.kind, exc.param)
-        extra = {} if exc.param is None else {"param": exc.param}
-        return problem(exc.status, exc.message, exc.kind, **extra)
+            response = openai_error(exc.status, exc.message, exc.kind, exc.param)
+        else:
+            extra = {} if exc.param is None else {"param": exc.param}
+            response = problem(exc.status, exc.message, exc.kind, **extra)
+        response.headers.update(exc.headers() or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -3,8 +3,9 @@
 Requests run in a thread pool, so two requests for a student that is not loaded yet can arrive together:
 the first one loads it, the others wait for that same load (a student is built once per reference, never
 twice at the same time). A load that fails is not cached: the waiters get its error, the next request
-tries again. When more than ``size`` students are loaded the least recently used one is dropped (a
-request still answering with it keeps its own reference until it is done).
+tries again. At most ``size`` students are in memory, counting the ones still loading: a new load first drops
+the least recently used students (a request still answering with one keeps its own reference until it is
+done), and waits while ``size`` loads are under way.
 """
 
 from __future__ import annotations
@@ -39,11 +40,18 @@ class LRUCache(Generic[T]):
         self.size = size
         self._on_evict = on_evict
         self._lock = threading.Lock()
+        self._slot_freed = threading.Condition(self._lock)
+        self._reserved: set[str] = set()  # keys loading now, each holding one of the ``size`` slots
         self._entries: OrderedDict[str, T] = OrderedDict()
         self._loading: dict[str, Future[T]] = {}
         self.hits = 0
         self.loads = 0
         self.evictions = 0
+
+    def resident(self) -> int:
+        """Students in memory or being loaded into it."""
+        with self._lock:
+            return len(self._entries) + len(self._reserved)
 
     def keys(self) -> list[str]:
         """Cached keys, least recently used first."""
@@ -67,24 +75,36 @@ class LRUCache(Generic[T]):
         if not owner:
             value = pending.result()  # re-raises the loader's error
             return Fetched(value, time.perf_counter() - started, False)
+        evicted: list[tuple[str, T]] = []
+        with self._lock:  # make room first: what is loading counts against the size too
+            while len(self._entries) + len(self._reserved) >= self.size:
+                if self._entries:
+                    evicted.append(self._entries.popitem(last=False))
+                else:
+                    self._slot_freed.wait()
+            self._reserved.add(key)
+            self.evictions += len(evicted)
+        self._dropped(evicted)
         try:
             value = load()
         except BaseException as exc:
             with self._lock:
                 del self._loading[key]
+                self._reserved.discard(key)
+                self._slot_freed.notify_all()
             pending.set_exception(exc)
             raise
-        evicted: list[tuple[str, T]] = []
         with self._lock:
             self.loads += 1
             self._entries[key] = value
             del self._loading[key]
-            while len(self._entries) > self.size:
-                evicted.append(self._entries.popitem(last=False))
-            self.evictions += len(evicted)
+            self._reserved.discard(key)
+            self._slot_freed.notify_all()
         pending.set_result(value)
+        return Fetched(value, time.perf_counter() - started, True)
+
+    def _dropped(self, evicted: list[tuple[str, T]]) -> None:
         for old_key, old_value in evicted:
             log.info("dropped student %s from the cache (least recently used)", old_key)
             if self._on_evict is not None:
                 self._on_evict(old_key, old_value)
-        return Fetched(value, time.perf_counter() - started, True)

@@ -8,10 +8,12 @@ accelerator (or the CPU) is the bottleneck either way, and one at a time keeps m
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -77,6 +79,10 @@ class StudentPool:
         self.device = inference_device(settings.student_device)
         self.cache: LRUCache[LoadedStudent] = LRUCache(settings.student_cache_size, on_evict=self._evicted)
         self._generate_lock = threading.Lock()
+        self._load_slots = threading.BoundedSemaphore(settings.student_max_concurrent_loads)
+        self._admission = threading.Lock()
+        self._in_flight = 0  # requests loading, waiting or generating
+        self._seconds_per_request = 1.0  # moving average, for Retry-After
 
     def _evicted(self, key: str, _: LoadedStudent) -> None:
         if self.device.type == "cuda":
@@ -126,9 +132,39 @@ class StudentPool:
             )
         return asked
 
+    def _bounded_load(self, resolved: ResolvedModel) -> LoadedStudent:
+        with self._load_slots:  # at most student_max_concurrent_loads loads at once
+            return self._load(resolved)
+
+    @contextlib.contextmanager
+    def _admitted(self) -> Iterator[None]:
+        """One request in the bounded queue (one answering + ``student_max_waiting`` waiting), or 429."""
+        with self._admission:
+            limit = 1 + self.settings.student_max_waiting
+            if self._in_flight >= limit:
+                retry = max(1, math.ceil(self._seconds_per_request * self._in_flight))
+                raise StudentRequestError(
+                    429, "student-busy", f"the student service is busy ({self._in_flight} requests in progress or "
+                    f"waiting; SIGHTSOUND_STUDENT_MAX_WAITING={self.settings.student_max_waiting}): retry in about "
+                    f"{retry} s", retry_after_s=retry)
+            self._in_flight += 1
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._admission:
+                self._in_flight -= 1
+                self._seconds_per_request = 0.8 * self._seconds_per_request + 0.2 * (time.perf_counter() - started)
+
     def generate(self, resolved: ResolvedModel, waveform: Waveform, question: str, choices: Sequence[str] | None,
                  *, max_new_tokens: int, temperature: float, seed: int | None = None) -> Generated:
-        fetched = self.cache.get(resolved.ref, lambda: self._load(resolved))
+        with self._admitted():
+            return self._generate(resolved, waveform, question, choices, max_new_tokens=max_new_tokens,
+                                  temperature=temperature, seed=seed)
+
+    def _generate(self, resolved: ResolvedModel, waveform: Waveform, question: str, choices: Sequence[str] | None,
+                  *, max_new_tokens: int, temperature: float, seed: int | None) -> Generated:
+        fetched = self.cache.get(resolved.ref, lambda: self._bounded_load(resolved))
         query = Query(waveform, question, list(choices) if choices is not None else None)
         with self._generate_lock:
             started = time.perf_counter()
