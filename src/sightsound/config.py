@@ -110,6 +110,46 @@ class Settings(BaseSettings):
         "re-sends) before it is marked failed."
     )
 
+    # --- scale-out (README "Scaling out") ------------------------------------------------------
+    teacher_max_in_flight: int = Field(
+        4, ge=0, le=4096, description="Most reason requests in flight at the teacher service, counted across every "
+        "worker and host (a Redis semaphore). Size it to what the model batches well: vLLM (openai backend) 64 or "
+        "more (its `--max-num-seqs` / K); in-process backends (transformers, embedded) 1-4. 0: no limit.",
+    )
+    verifier_max_in_flight: int = Field(
+        4, ge=0, le=4096, description="Most verify requests in flight at the verifier service, across every worker "
+        "and host (a Redis semaphore); the acoustic analyzers use the verifier's CPUs, an audio LLM on vLLM "
+        "batches more. 0: no limit.",
+    )
+    model_slot_wait_s: float = Field(
+        600.0, gt=0, description="Longest a reason or verify task waits for a free model-server slot before it is "
+        "retried later (the job stays queued in PostgreSQL).",
+    )
+    database_pool_size: int = Field(
+        5, ge=1, le=200, description="PostgreSQL connections each process keeps open (plus as many again on demand); "
+        "a threads-pool worker holds one only while it reads or writes, never across a model call.",
+    )
+    media_s3_endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible media store (MinIO, Ceph, moto); empty: AWS S3 itself. Used "
+        "when SIGHTSOUND_MEDIA_ROOT is an `s3://bucket/prefix` URL.",
+    )
+    media_s3_access_key_id: str | None = Field(
+        None, description="Access key of the S3 media store; empty: the standard AWS chain (AWS_ACCESS_KEY_ID, "
+        "~/.aws, instance role).",
+    )
+    media_s3_secret_access_key: SecretStr | None = Field(None, description="Secret key of the S3 media store.")
+    media_s3_region: str | None = Field(None, description="Region of the S3 media store (MinIO: any, e.g. us-east-1).")
+    media_connect_timeout_s: float = Field(
+        5.0, gt=0, description="Connect timeout of one request to a remote media store.",
+    )
+    media_read_timeout_s: float = Field(
+        30.0, gt=0, description="Read timeout of one request to a remote media store (a stalled server fails the "
+        "read with the URL instead of hanging).",
+    )
+    media_max_retries: int = Field(
+        2, ge=0, le=10, description="Retries of one remote media request on connection errors and throttling.",
+    )
+
     # --- teacher service -----------------------------------------------------------------------
     teacher_backend: Literal["transformers", "openai", "embedded"] = Field(
         "transformers",

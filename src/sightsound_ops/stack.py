@@ -1,4 +1,5 @@
-"""Run the whole stack locally as processes: api, teacher, verifier, student (uvicorn) and a Celery worker.
+"""Run the whole stack locally as processes: api, teacher, verifier, student (uvicorn) and the pipeline workers (the
+model stages' threads pool and the ingest pool).
 
 Used by ``sightsound stack up`` / ``sightsound demo`` and by the end-to-end tests, so the tests start
 the services exactly the way a user does. Each process gets its own process group and is stopped with
@@ -30,7 +31,7 @@ from sightsound.db.keys import create_key, revoke_key
 from sightsound.db.session import session_scope
 
 #: Started by every stack; stopped first, in this order (the api before what it calls).
-CORE_PROCESSES = ("api", "worker", "teacher", "verifier", "student")
+CORE_PROCESSES = ("api", "worker", "ingest", "teacher", "verifier", "student")
 
 
 def free_port() -> int:
@@ -100,6 +101,17 @@ def trainer_worker_process(log_dir: Path, name: str = "trainer", queues: str = "
     return ServiceProcess(name, argv, None, log_dir / f"{name}.log")
 
 
+def pipeline_worker_process(log_dir: Path, name: str, queues: str, *, pool: str, concurrency: int) -> ServiceProcess:
+    """A pipeline worker (``sightsound_worker.app``) on ``queues``, with a hostname of its own (several run at once)."""
+    argv = [
+        sys.executable, "-m", "celery", "-A", "sightsound_worker.app", "worker",
+        "--queues", queues, "--concurrency", str(concurrency), "--pool", pool,
+        "--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h",
+        "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    return ServiceProcess(name, argv, None, log_dir / f"{name}.log")
+
+
 @dataclass
 class Stack:
     """The processes of a local SightSound (api, teacher, verifier, student, worker), on free loopback ports."""
@@ -111,7 +123,10 @@ class Stack:
     teacher_port: int = field(default_factory=free_port)
     verifier_port: int = field(default_factory=free_port)
     student_port: int = field(default_factory=free_port)
-    worker_queues: str = "ingest,reason,verify"
+    #: The model stages' pool (threads: they wait on HTTP) and the ingest pool (processes: CPU); README "Scaling out".
+    worker_queues: str = "reason,verify"
+    worker_threads: int = 8
+    ingest_queues: str = "ingest"
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     #: The run's admin key (``None`` before ``start`` and with ``SIGHTSOUND_AUTH=off``).
     api_key: str | None = None
@@ -121,6 +136,9 @@ class Stack:
     def __post_init__(self) -> None:
         if not self.env.get("SIGHTSOUND_SERVICE_TOKEN"):
             self.env = {**self.env, "SIGHTSOUND_SERVICE_TOKEN": secrets.token_urlsafe(32)}
+        # A laptop's in-process teacher and verifier serve one request at a time best (one each in flight, the two
+        # stages overlapping); a stack in front of vLLM sets its own limits.
+        self.env = {"SIGHTSOUND_TEACHER_MAX_IN_FLIGHT": "1", "SIGHTSOUND_VERIFIER_MAX_IN_FLIGHT": "1", **self.env}
         self.env = {
             **self.env,
             "SIGHTSOUND_TEACHER_URL": self.url(self.teacher_port),
@@ -136,6 +154,7 @@ class Stack:
             "student": self._uvicorn("student", "sightsound_student", self.student_port, py),
             "api": self._uvicorn("api", "sightsound_api", self.api_port, py),
             "worker": self.worker_process(),
+            "ingest": self.ingest_process(),
         }
 
     def url(self, port: int) -> str:
@@ -154,13 +173,14 @@ class Stack:
         )
 
     def worker_process(self, name: str = "worker") -> ServiceProcess:
-        argv = [
-            sys.executable, "-m", "celery", "-A", "sightsound_worker.app", "worker",
-            "--queues", self.worker_queues, "--concurrency", "1", "--pool", "prefork",
-            "--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h",
-            "--without-gossip", "--without-mingle",
-        ]  # fmt: skip
-        return ServiceProcess(name, argv, None, self.log_dir / f"{name}.log")
+        """The reason and verify pool: threads, each waiting on one model call (the in-flight limits hold)."""
+        return pipeline_worker_process(self.log_dir, name, self.worker_queues, pool="threads",
+                                       concurrency=self.worker_threads)
+
+    def ingest_process(self, name: str = "ingest") -> ServiceProcess:
+        """The ingest pool (and beat's reapers): one process per core, at most 2 on a laptop beside the models."""
+        return pipeline_worker_process(self.log_dir, name, self.ingest_queues, pool="prefork",
+                                       concurrency=min(2, os.cpu_count() or 1))
 
     @property
     def database_url(self) -> str:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import Counter
@@ -125,6 +126,10 @@ def create_app(settings: Settings | None = None, backend: TeacherBackend | None 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Each reason request waits in a worker thread (frames, then the model call): as many threads as the
+        # workers may have requests in flight here (SIGHTSOUND_TEACHER_MAX_IN_FLIGHT), not anyio's default 40.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, settings.teacher_max_in_flight + 8)
         try:
             await run_in_threadpool(teacher.load)
         except Exception as exc:  # stay up and say why on /readyz rather than crash-looping

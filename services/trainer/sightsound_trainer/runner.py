@@ -40,6 +40,7 @@ from sightsound_trainer.run_records import (
 )
 from sightsound_trainer.setup import make_accelerator, prepare_student, start_next_stage
 from sightsound_trainer.sft import train_sft
+from sightsound_trainer.usage import accelerator_clock
 
 log = logging.getLogger(__name__)
 
@@ -191,10 +192,11 @@ def execute_run(settings: Settings, run_id: uuid.UUID) -> RunState | None:
                      spec.student_model, spec.dataset_export_url, spec.stages)
             try:
                 resume = Resume.from_folders([f for _, _, f in recorded_checkpoints(settings, run_id)])
-                if settings.trainer_processes > 1:
-                    cancelled = _run_distributed(settings, spec)
-                else:
-                    cancelled = _run_in_process(settings, spec, resume)
+                with accelerator_clock(settings, run_id):
+                    if settings.trainer_processes > 1:
+                        cancelled = _run_distributed(settings, spec)
+                    else:
+                        cancelled = _run_in_process(settings, spec, resume)
             except StudentLoadError as exc:
                 finish_run(settings, run_id, RunState.failed, f"student model did not load: {exc}")
                 return RunState.failed

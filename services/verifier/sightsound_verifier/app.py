@@ -22,6 +22,7 @@ from sightsound_verifier.audio_llm import AudioLLMChecker
 from sightsound_verifier.media_access import AudioURLRefusedError, allowed_audio_url
 from sightsound_verifier.metrics import VerifierMetrics
 from sightsound_verifier.transcript import transcribe
+from sightsound_verifier.usage import metered
 from sightsound_verifier.verification import Verifier
 
 log = logging.getLogger("sightsound.verifier")
@@ -90,6 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     service_metrics.install(app)
 
     def verify_sync(request: VerifyRequest) -> VerifyResponse:
+        start = time.perf_counter()
+        with metered() as meter:  # the request's audio-LLM seconds and tokens (cost accounting)
+            response = verify_metered(request)
+        return response.model_copy(update={"usage": meter.usage(time.perf_counter() - start)})
+
+    def verify_metered(request: VerifyRequest) -> VerifyResponse:
         start = time.perf_counter()
         clip = None
         if request.audio_url is not None:

@@ -16,6 +16,7 @@ from sightsound.contracts.verifier import Claim, Verdict
 from sightsound_verifier.analysis import ClipAnalysis
 from sightsound_verifier.llm_answers import claims_prompt, failed_verdicts, verdicts_from_answer
 from sightsound_verifier.reasoning_context import reasonings_of
+from sightsound_verifier.usage import checker_call
 
 
 class AudioLLMError(Exception):
@@ -55,7 +56,8 @@ class AudioLLMChecker(ABC):
         for first in range(0, len(asked), self.max_claims):
             chunk = asked[first : first + self.max_claims]
             try:
-                text = self.ask(claims_prompt(chunk, reasonings_of(clip)), clip)
+                with checker_call():
+                    text = self.ask(claims_prompt(chunk, reasonings_of(clip)), clip)
             except AudioLLMError as exc:
                 answers += failed_verdicts(self.name, str(exc), len(chunk), model=self.model)
                 continue

@@ -24,6 +24,7 @@ from sightsound.clients.openai_chat import ChatFailure, OpenAIChatClient
 from sightsound_verifier.analysis import ClipAnalysis
 from sightsound_verifier.audio_llm import AudioLLMChecker, AudioLLMError
 from sightsound_verifier.llm_answers import SYSTEM_PROMPT
+from sightsound_verifier.usage import add_tokens
 
 log = logging.getLogger("sightsound.verifier")
 
@@ -99,7 +100,9 @@ class OpenAIAudioChecker(AudioLLMChecker):
 
     def _post(self, body: dict[str, Any]) -> Any:
         try:
-            return self._client.post_chat(body)
+            answer = self._client.post_chat(body)
         except ChatFailure as failure:
             status = f"HTTP {failure.status}" if failure.status is not None else failure.kind
             raise AudioLLMError(f"{status} after {failure.attempts} attempt(s): {failure}") from failure
+        add_tokens(answer)
+        return answer

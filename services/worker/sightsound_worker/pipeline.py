@@ -9,11 +9,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sightsound.clients.teacher import TeacherClient
-from sightsound.clients.verifier import VerifierClient
 from sightsound.config import Settings
 from sightsound.db.models import JobState
-from sightsound_worker import stages
+from sightsound_worker import model_calls, stages
 from sightsound_worker.states import STATES_FOR_STAGE
 
 
@@ -26,13 +24,11 @@ class Stage:
 
 
 def _reason(settings: Settings, job_id: uuid.UUID) -> stages.StageResult:
-    with TeacherClient.from_settings(settings) as teacher:
-        return stages.run_reason(settings, job_id, teacher)
+    return stages.run_reason(settings, job_id, model_calls.teacher_client(settings))
 
 
 def _verify(settings: Settings, job_id: uuid.UUID) -> stages.StageResult:
-    with VerifierClient.from_settings(settings) as verifier:
-        return stages.run_verify(settings, job_id, verifier)
+    return stages.run_verify(settings, job_id, model_calls.verifier_client(settings))
 
 
 PIPELINE: tuple[Stage, ...] = (

@@ -10,12 +10,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from sightsound.contracts.teacher import ReasonResponse
-from sightsound.contracts.verifier import VerifyResponse
+from sightsound.contracts.verifier import VerifierUsage, VerifyResponse
 from sightsound.db.models import Claim, Job, JobState, Trace, TraceDecision, Verdict
 
 
@@ -46,6 +46,31 @@ def set_state(
         stmt = stmt.where(Job.state.in_(expected))
     result = session.execute(stmt)
     return bool(getattr(result, "rowcount", 0))
+
+
+def record_model_time(
+    session: Session,
+    job_id: uuid.UUID,
+    *,
+    teacher_seconds: float = 0.0,
+    verifier_seconds: float = 0.0,
+    usage: VerifierUsage | None = None,
+) -> None:
+    """Add one model call's cost to the job (every call that answered counts, a duplicate delivery's too): the
+    seconds the pipeline waited on the teacher or the verifier, and the verifier's audio-LLM seconds and tokens."""
+    values: dict[str, object] = {}
+    if teacher_seconds:
+        values["teacher_seconds"] = func.coalesce(Job.teacher_seconds, 0.0) + teacher_seconds
+    if verifier_seconds:
+        values["verifier_seconds"] = func.coalesce(Job.verifier_seconds, 0.0) + verifier_seconds
+    if usage is not None:
+        values["checker_seconds"] = func.coalesce(Job.checker_seconds, 0.0) + usage.checker_seconds
+        values["checker_prompt_tokens"] = func.coalesce(Job.checker_prompt_tokens, 0) + usage.prompt_tokens
+        values["checker_completion_tokens"] = (
+            func.coalesce(Job.checker_completion_tokens, 0) + usage.completion_tokens
+        )
+    if values:
+        session.execute(update(Job).where(Job.id == job_id).values(**values))
 
 
 def record_traces(session: Session, job_id: uuid.UUID, response: ReasonResponse) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from sightsound.clients.teacher import TeacherClient
 from sightsound.clients.verifier import VerifierClient
@@ -29,7 +31,8 @@ from sightsound.db.session import session_scope
 from sightsound.media.ingest import ingest_clip
 from sightsound.media.store import MediaStore, open_url
 from sightsound.tasks.locks import LockSpace, TaskBusy, task_lock
-from sightsound_worker.records import now, record_traces, record_verification, set_state
+from sightsound_worker import model_calls
+from sightsound_worker.records import now, record_model_time, record_traces, record_verification, set_state
 from sightsound_worker.states import STATES_FOR_STAGE, outcome_of
 
 log = logging.getLogger(__name__)
@@ -69,23 +72,48 @@ def _load_job_state(settings: Settings, job_id: uuid.UUID, stage: str) -> JobSta
     worker (a clip that exhausts memory) must not be delivered forever.
     """
     with session_scope(settings.database_url) as session:
-        job = session.get(Job, job_id)
-        if job is None:
-            raise StageSkipped(f"job {job_id} does not exist")
-        if job.state not in STATES_FOR_STAGE[stage]:
-            raise StageSkipped(f"job {job_id} is {job.state.value}; stage {stage} already ran")
-        attempts = session.execute(
-            update(Job).where(Job.id == job_id).values(attempts=Job.attempts + 1, updated_at=now())
-            .returning(Job.attempts)
-        ).scalar_one()
-        state = job.state
-        if attempts > settings.max_attempts:
-            set_state(session, job_id, JobState.failed,
-                      error=f"{stage}: delivered {attempts} times without finishing (SIGHTSOUND_MAX_ATTEMPTS="
-                            f"{settings.max_attempts}); its worker may have been killed by this clip")
+        return _claim_in(session, settings, job_id, stage)
+
+
+def _claim_in(session: Session, settings: Settings, job_id: uuid.UUID, stage: str) -> JobState:
+    """:func:`_load_job_state` in the caller's session (committed here)."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise StageSkipped(f"job {job_id} does not exist")
+    if job.state not in STATES_FOR_STAGE[stage]:
+        raise StageSkipped(f"job {job_id} is {job.state.value}; stage {stage} already ran")
+    attempts = session.execute(
+        update(Job).where(Job.id == job_id).values(attempts=Job.attempts + 1, updated_at=now())
+        .returning(Job.attempts)
+    ).scalar_one()
+    state = job.state
+    if attempts > settings.max_attempts:
+        set_state(session, job_id, JobState.failed,
+                  error=f"{stage}: delivered {attempts} times without finishing (SIGHTSOUND_MAX_ATTEMPTS="
+                        f"{settings.max_attempts}); its worker may have been killed by this clip")
+    session.commit()
     if attempts > settings.max_attempts:  # raised after the commit, so the failure is stored
         raise DeliveryCapReached(f"job {job_id}: {stage} delivered {attempts} times; failed")
     return state
+
+
+@contextmanager
+def locked_session(settings: Settings, job_id: uuid.UUID) -> Iterator[Session]:
+    """The job's lock and a session on the same PostgreSQL connection: a thread of a threads-pool worker holds one
+    connection at a time, so no number of threads can exhaust the pool while each waits for a second one."""
+    try:
+        with task_lock(settings.database_url, LockSpace.job, job_id) as conn:
+            session = Session(bind=conn, expire_on_commit=False)
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+    except TaskBusy as busy:
+        raise StageSkipped(str(busy)) from busy
 
 
 @contextmanager
@@ -151,42 +179,61 @@ def _reason_request(settings: Settings, question: Question, clip: Clip) -> Reaso
     )
 
 
+def _still_in(session: Session, job_id: uuid.UUID, state: JobState, stage: str) -> None:
+    """Under the job's lock, before writing a model call's result: the job must still wait for it. Another delivery
+    of the same message (a redelivery, the reaper) may have finished the stage while this one waited on the model;
+    the first to finish writes, the other writes nothing."""
+    current = session.scalar(select(Job.state).where(Job.id == job_id))
+    if current != state:
+        raise StageSkipped(f"job {job_id} is {current.value if current else 'gone'}; another delivery of {stage} "
+                           "finished first")
+
+
 def run_reason(settings: Settings, job_id: uuid.UUID, teacher: TeacherClient) -> StageResult:
-    """Ask the teacher for K chains of thought, store them, and keep the job only on consensus."""
-    with job_lock(settings, job_id):
-        _load_job_state(settings, job_id, "reason")
-        with session_scope(settings.database_url) as session:
+    """Ask the teacher for K chains of thought, store them, and keep the job only on consensus.
+
+    The job's lock and a database connection are held only while claiming and while writing, never across the
+    teacher call, so a worker can have many calls in flight (one model-server slot each: ``model_calls``)."""
+    with model_calls.model_slot(settings, "teacher"):
+        with locked_session(settings, job_id) as session:
+            _claim_in(session, settings, job_id, "reason")
             job = session.get_one(Job, job_id)
             request = _reason_request(settings, job.question, job.question.clip)
+        started = time.perf_counter()
         response = teacher.reason(request)
-        consensus = response.consensus
-        next_state = JobState.verifying if consensus.reached else JobState.no_consensus
-        with session_scope(settings.database_url) as session:
-            record_traces(session, job_id, response)
-            session.execute(
-                update(Job)
-                .where(Job.id == job_id)
-                .values(
-                    consensus_answer_index=consensus.answer_index,
-                    agreement=consensus.agreement,
-                    traces_used=consensus.traces_used,
-                )
+        seconds = time.perf_counter() - started
+    consensus = response.consensus
+    next_state = JobState.verifying if consensus.reached else JobState.no_consensus
+    with locked_session(settings, job_id) as session:
+        record_model_time(session, job_id, teacher_seconds=seconds)
+        session.commit()  # the call's cost is kept even when another delivery finished first
+        _still_in(session, job_id, JobState.reasoning, "reason")
+        record_traces(session, job_id, response)
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(
+                consensus_answer_index=consensus.answer_index,
+                agreement=consensus.agreement,
+                traces_used=consensus.traces_used,
             )
-            error = None
-            if not consensus.reached:
-                error = (
-                    f"no {consensus.policy} consensus: agreement {consensus.agreement:.2f} over "
-                    f"{consensus.traces_used} samples"
-                )
-            set_state(session, job_id, next_state, expected=frozenset({JobState.reasoning}), error=error)
+        )
+        error = None
+        if not consensus.reached:
+            error = (
+                f"no {consensus.policy} consensus: agreement {consensus.agreement:.2f} over "
+                f"{consensus.traces_used} samples"
+            )
+        set_state(session, job_id, next_state, expected=frozenset({JobState.reasoning}), error=error)
     return StageResult(job_id, next_state, "verify" if consensus.reached else None)
 
 
 def run_verify(settings: Settings, job_id: uuid.UUID, verifier: VerifierClient) -> StageResult:
-    """Verify the consensus traces' sound claims against the real audio and decide per trace."""
-    with job_lock(settings, job_id):
-        _load_job_state(settings, job_id, "verify")
-        with session_scope(settings.database_url) as session:
+    """Verify the consensus traces' sound claims against the real audio and decide per trace (the lock is held as
+    in :func:`run_reason`: claiming and writing, not across the verifier call)."""
+    with model_calls.model_slot(settings, "verifier"):
+        with locked_session(settings, job_id) as session:
+            _claim_in(session, settings, job_id, "verify")
             job = session.get_one(Job, job_id)
             audio_url = job.question.clip.audio_url
             samples = session.scalars(
@@ -197,15 +244,21 @@ def run_verify(settings: Settings, job_id: uuid.UUID, verifier: VerifierClient) 
             ).all()
             traces = [TraceIn(trace_index=s.trace_index, text=s.text) for s in samples]
         if not traces:
-            with session_scope(settings.database_url) as session:
-                set_state(session, job_id, JobState.failed, error="no consensus sample to verify")
+            with locked_session(settings, job_id) as session:
+                set_state(session, job_id, JobState.failed, expected=frozenset({JobState.verifying}),
+                          error="no consensus sample to verify")
             return StageResult(job_id, JobState.failed, None)
+        started = time.perf_counter()
         response = verifier.verify(VerifyRequest(audio_url=audio_url, traces=traces))
-        with session_scope(settings.database_url) as session:
-            decisions = record_verification(session, job_id, response)
-            outcome = outcome_of(decisions)
-            error = None if outcome == JobState.accepted else "every trace was rejected by the verifier"
-            set_state(session, job_id, outcome, expected=frozenset({JobState.verifying}), error=error)
+        seconds = time.perf_counter() - started
+    with locked_session(settings, job_id) as session:
+        record_model_time(session, job_id, verifier_seconds=seconds, usage=response.usage)
+        session.commit()
+        _still_in(session, job_id, JobState.verifying, "verify")
+        decisions = record_verification(session, job_id, response)
+        outcome = outcome_of(decisions)
+        error = None if outcome == JobState.accepted else "every trace was rejected by the verifier"
+        set_state(session, job_id, outcome, expected=frozenset({JobState.verifying}), error=error)
     return StageResult(job_id, outcome, None)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from celery import Task
 
 from sightsound.clients.base import ServiceRejectedError, TransientServiceError
+from sightsound.clients.slots import NoSlotError
 from sightsound.config import get_settings
 from sightsound.media.errors import MediaError
 from sightsound.tasks.app import celery_app
@@ -23,6 +24,9 @@ from sightsound_worker import reaper, stages
 from sightsound_worker.pipeline import STAGES
 
 log = logging.getLogger(__name__)
+
+#: A task that found no free model-server slot within SIGHTSOUND_MODEL_SLOT_WAIT_S is sent again after this long.
+SLOT_RETRY_S = 5.0
 
 
 def enqueue(stage: str, job_id: uuid.UUID | str) -> None:
@@ -42,6 +46,11 @@ def _run_stage(task: Task, stage: str, job_id_str: str) -> str:
     except stages.StageSkipped as skipped:
         log.info("skip %s: %s", stage, skipped)
         return "skipped"
+    except NoSlotError as busy:
+        # The model server is saturated (its in-flight limit): try later, without counting it as a failure (the
+        # job was not claimed, so its delivery count did not move either).
+        log.info("%s of job %s: %s; again in %.0f s", stage, job_id, busy, SLOT_RETRY_S)
+        raise task.retry(exc=busy, countdown=SLOT_RETRY_S, max_retries=None) from busy
     except TransientServiceError as exc:
         attempt = task.request.retries
         if attempt >= settings.task_max_retries:

@@ -48,16 +48,21 @@ class ServiceClient:
     url_setting: ClassVar[str] = ""  # the Settings field holding the service's base URL
 
     @classmethod
-    def from_settings(cls, settings: Settings, transport: httpx.BaseTransport | None = None) -> Self:
+    def from_settings(cls, settings: Settings, transport: httpx.BaseTransport | None = None, *,
+                      max_connections: int | None = 100) -> Self:
         """A client of this service as the settings configure it: its URL, the HTTP timeout, the service token."""
         return cls(getattr(settings, cls.url_setting), settings.http_timeout_s, transport,
-                   token=secret_value(settings.service_token))
+                   token=secret_value(settings.service_token), max_connections=max_connections)
 
     def __init__(self, base_url: str, timeout_s: float = 300.0, transport: httpx.BaseTransport | None = None, *,
-                 token: str | None = None):
-        """``token``: the internal services' shared token (``SIGHTSOUND_SERVICE_TOKEN``), sent as a bearer header."""
+                 token: str | None = None, max_connections: int | None = 100):
+        """``token``: the internal services' shared token (``SIGHTSOUND_SERVICE_TOKEN``), sent as a bearer header.
+        ``max_connections``: open connections at most (``None``: no limit; one client shared by a worker's threads
+        holds as many as it has calls in flight)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._client = httpx.Client(base_url=base_url, timeout=timeout_s, transport=transport, headers=headers)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections or 1024)
+        self._client = httpx.Client(base_url=base_url, timeout=timeout_s, transport=transport, headers=headers,
+                                    limits=limits)
 
     def close(self) -> None:
         self._client.close()

@@ -85,7 +85,20 @@ class AudioSummary(BaseModel):
     note: str | None = Field(None, description="Why the audio could not be checked, e.g. 'no audio track'.")
 
 
+class VerifierUsage(BaseModel):
+    """What one verify request cost the verifier (cost accounting: ``/v1/stats`` ``cost``)."""
+
+    seconds: float = Field(..., ge=0.0, description="Wall time of the request: audio loading, analyzers, checkers.")
+    checker_seconds: float = Field(
+        0.0, ge=0.0, description="Of which model checkers (the audio LLM), summed over their calls."
+    )
+    checker_calls: int = Field(0, ge=0, description="Audio-LLM calls made.")
+    prompt_tokens: int = Field(0, ge=0, description="Audio-LLM prompt tokens (as the server reports them).")
+    completion_tokens: int = Field(0, ge=0, description="Audio-LLM completion tokens.")
+
+
 class VerifyResponse(BaseModel):
     policy: str
     audio: AudioSummary
     traces: list[TraceVerification]
+    usage: VerifierUsage | None = Field(None, description="What the request cost (absent from older verifiers).")

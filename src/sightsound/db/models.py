@@ -142,6 +142,12 @@ class Job(Base):
     consensus_answer_index: Mapped[int | None] = mapped_column(Integer)
     agreement: Mapped[float | None] = mapped_column(Float)
     traces_used: Mapped[int | None] = mapped_column(Integer)
+    # Cost accounting (summed over every model call that answered for this job; migration 0010):
+    teacher_seconds: Mapped[float | None] = mapped_column(Float)  # waited on the teacher service
+    verifier_seconds: Mapped[float | None] = mapped_column(Float)  # waited on the verifier service
+    checker_seconds: Mapped[float | None] = mapped_column(Float)  # of which the verifier's audio LLM
+    checker_prompt_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    checker_completion_tokens: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = _now_col()
     updated_at: Mapped[datetime] = _now_col()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -268,6 +274,9 @@ class TrainingRun(Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     output_url: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # Cost accounting: wall time x devices over every attempt, and where it trained (cuda, cpu); migration 0010.
+    accelerator_seconds: Mapped[float | None] = mapped_column(Float)
+    accelerator: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = _now_col()
     updated_at: Mapped[datetime] = _now_col()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

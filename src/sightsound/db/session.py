@@ -9,11 +9,14 @@ from functools import lru_cache
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from sightsound.config import get_settings
+
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     # pool_pre_ping: a worker that survives a PostgreSQL restart reconnects instead of failing a job.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    size = get_settings().database_pool_size  # SIGHTSOUND_DATABASE_POOL_SIZE (threads-pool workers: README)
+    return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size)
 
 
 @lru_cache(maxsize=8)
