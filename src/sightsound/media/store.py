@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-import fsspec
+from sightsound.media.access import remote_root
+from sightsound.media.remote import MediaUnavailableError, filesystem, protocol_of
 
 CHUNK = 1 << 20
 
@@ -44,11 +45,11 @@ class MediaStore:
     """Writes objects under ``root`` with atomic renames and hands out their URLs."""
 
     def __init__(self, root: str | Path) -> None:
-        root_str = str(root)
+        root_str = remote_root(root) or str(root)  # ``Path("s3://b")`` reads back as ``s3:/b``
         if "://" not in root_str:
             root_str = Path(root_str).resolve().as_uri()
         self.root_url = root_str.rstrip("/")
-        self.fs, self._root_path = fsspec.core.url_to_fs(self.root_url)
+        self.fs, self._root_path = filesystem(self.root_url)
 
     def url(self, key: str) -> str:
         return f"{self.root_url}/{key}"
@@ -85,8 +86,18 @@ class MediaStore:
 
 
 def open_url(url: str) -> BinaryIO:
-    """Open a media URL for reading (any fsspec protocol)."""
-    handle: BinaryIO = fsspec.open(url, "rb").open()
+    """Open a media URL for reading (any fsspec protocol; object storage with the options of
+    :mod:`sightsound.media.remote`). A missing object is :class:`FileNotFoundError`; an unreachable, stalled or
+    refusing store is :class:`MediaUnavailableError` naming the URL (after the settings' timeouts and retries)."""
+    try:
+        fs, path = filesystem(url)
+        handle: BinaryIO = fs.open(path, "rb")
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"no stored object at {url}") from exc
+    except Exception as exc:  # botocore's errors (timeouts, refused connections) are not all OSErrors
+        if protocol_of(url) == "file":
+            raise
+        raise MediaUnavailableError(f"could not read {url}: {type(exc).__name__}: {exc}") from exc
     return handle
 
 
