@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sightsound_api.cost import CostOut
 from sightsound_api.override_schemas import ReviewCountsOut
 
 
@@ -89,3 +90,5 @@ class StatsOut(BaseModel):
     latency: LatencyOut
     review: ReviewCountsOut = Field(default_factory=ReviewCountsOut,
                                     description="What reviewers overruled in the review console (`/ui`).")
+    cost: CostOut | None = Field(None, description="Tokens and model seconds per accepted trace and per dataset, "
+                                 "and the share spent on questions without consensus (sightsound_api.cost).")

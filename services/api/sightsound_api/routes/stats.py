@@ -12,6 +12,7 @@ from sightsound.contracts.common import VerdictLabel
 from sightsound.db.models import Claim, Clip, Job, JobState, Question, Split, Trace, TraceDecision
 from sightsound.db.overrides import review_counts
 from sightsound.web import problem_openapi_responses
+from sightsound_api.cost import cost
 from sightsound_api.deps import SessionDep, scope
 from sightsound_api.override_schemas import ReviewCountsOut
 from sightsound_api.stats_schemas import FunnelOut, LatencyOut, StatsOut, VerdictCountsOut
@@ -159,4 +160,5 @@ def get_stats(
         verdicts_by_kind=verdicts_by_kind(session, source),
         latency=latency(session, source),
         review=ReviewCountsOut(**review_counts(session, source)),
+        cost=cost(session, source),
     )
