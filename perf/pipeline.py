@@ -49,6 +49,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import httpx
+import psutil
 import redis
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
@@ -95,6 +96,26 @@ def steady_rate(finished: list[float]) -> float:
     return (hi - lo) / span if span > 0 else float("nan")
 
 
+def rig_cpu_s(rig: PipelineRig, database_url: str) -> float:
+    """CPU seconds used so far by the rig's processes (with their children) and the database's backends."""
+    pids = {proc.pid for proc in rig.processes.values() if proc.alive()}
+    admin = create_engine(PG_ADMIN_URL)
+    with admin.connect() as conn:
+        pids |= set(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :n"),
+                                 {"n": make_url(database_url).database}).scalars())
+    admin.dispose()
+    total = 0.0
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            for p in [proc, *proc.children(recursive=True)]:
+                times = p.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
 def queue_depths(rig: PipelineRig) -> dict[str, float]:
     body = rig.http.get(f"{rig.api_url}/metrics", timeout=30).text
     return {m.group(1): float(m.group(2))
@@ -116,9 +137,12 @@ def run_level(rig: PipelineRig, clips: list[Path], level: int, args: argparse.Na
     env = {"SIGHTSOUND_TEACHER_MAX_IN_FLIGHT": str(level), "SIGHTSOUND_VERIFIER_MAX_IN_FLIGHT": str(level),
            "SIGHTSOUND_DATABASE_POOL_SIZE": pool}
     start = time.time()
+    machine0 = psutil.cpu_times()
     rig.add_ingest_worker(args.ingest_processes, env)
     for _ in range(args.model_workers):
         rig.add_model_worker(threads, env)
+    time.sleep(0.5)
+    cpu0 = rig_cpu_s(rig, rig.database_url)
     backpressure: dict[str, Any] | None = None
     if probe:
         # While the stages are saturated: the API keeps taking uploads, and /metrics shows the queues.
@@ -138,6 +162,9 @@ def run_level(rig: PipelineRig, clips: list[Path], level: int, args: argparse.Na
                         "states_at_probe": dict(rig.states(job_ids))}
     states = rig.wait_terminal(job_ids, timeout_s=args.timeout_s)
     wall = time.time() - start
+    cpu1 = rig_cpu_s(rig, rig.database_url)
+    machine1 = psutil.cpu_times()
+    busy = sum(getattr(machine1, f) - getattr(machine0, f) for f in ("user", "system", "nice", "irq", "softirq"))
     time.sleep(1.0)
     st1, tx1 = statements_total(stmts), transactions(rig.database_url)
     stats = rig.model_stats()
@@ -169,6 +196,11 @@ def run_level(rig: PipelineRig, clips: list[Path], level: int, args: argparse.Na
         "peak_in_flight": {route: stats[route]["peak_in_flight"] for route in latency},
         "model_s_mean": {route: round(v, 4) for route, v in model_s.items()},
         "statements_per_job": round((st1 - st0) / n, 2),
+        # The pipeline's processes (API, workers, stand-ins, PostgreSQL backends) after their start-up, per job;
+        # and the whole machine's busy CPU over the run (other users' load included).
+        "rig_cpu_s_per_job": round((cpu1 - cpu0) / n, 4),
+        "machine_busy_cpu_s_per_job": round(busy / n, 4),
+        "machine_cpu_busy_share": round(busy / (wall * (os.cpu_count() or 1)), 3),
         "transactions_per_job": round((tx1 - tx0) / n, 2),
     }
     if backpressure is not None:

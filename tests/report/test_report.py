@@ -222,3 +222,20 @@ def test_the_ablation_shows_strict_and_lenient_with_intervals_and_says_what_is_n
     assert "Beyond the noise (p < 0.05): CoT SFT vs base student (strict, +50.0 points)." in summary
     html = render_html(data)
     assert "50.0% [12.5, 87.5]" in html and "within the noise" in html and "seed 0" in html
+
+
+def test_the_cost_section_shows_tokens_and_seconds_per_accepted_trace_and_dataset() -> None:
+    from sightsound_ops.report.data import ReportData
+    from sightsound_ops.report.html import render_html
+    from sightsound_ops.report.markdown import render_markdown_summary
+
+    cost = {"total": {"jobs": 2, "tokens": 3140, "model_seconds": 10.0}, "accepted_traces": 3,
+            "per_accepted_trace": {"tokens": 1046.67, "model_seconds": 3.333},
+            "no_consensus_share": {"tokens": 0.4459, "model_seconds": 0.4}, "training_accelerator_seconds": 120.0,
+            "datasets": [{"name": "cot", "version": 1, "variant": "cot", "traces": 3,
+                          "per_trace": {"tokens": 580.0, "model_seconds": 2.0}, "training_accelerator_seconds": 120.0}]}
+    data = ReportData(cost=cost)
+    page = render_html(data)
+    assert 'id="cost"' in page and "1,046.7" in page and "44.6%" in page and "cot v1 (cot)" in page
+    assert "tokens per accepted trace | 1,046.7" in render_markdown_summary(data)
+    assert 'id="cost"' not in render_html(ReportData())

@@ -118,6 +118,7 @@ def collect(api: ApiClient, settings: Settings, options: MainJobOptions, log: Jo
         pairs=paired_differences(log.comparison),
         interval_method=(log.comparison or {}).get("interval_method"),
         stage_timings=[StageTiming(stage=name, seconds=seconds) for name, seconds in log.timings_s.items()],
+        cost=stats.get("cost"),
         environment=environment(settings, options),
         notes=[*log.notes,
                "Smoke scale: a 135M-parameter teacher and student, a few dozen clips and a few training steps on "

@@ -173,6 +173,7 @@ class ReportData(BaseModel):
     pairs: list[PairedDifference] = Field(default_factory=list)
     interval_method: str | None = None
     stage_timings: list[StageTiming] = Field(default_factory=list)
+    cost: dict[str, Any] | None = Field(None, description="`GET /v1/stats`'s `cost` (report.cost renders it).")
     environment: Environment = Field(default_factory=Environment)
     notes: list[str] = Field(default_factory=list, description="Free sentences shown under the title.")
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from html import escape
 
 from sightsound_ops.report import plots
+from sightsound_ops.report.cost import DATASET_HEADER, cost_rows, dataset_rows
 from sightsound_ops.report.data import ReportData, TrainingCurve, noise_statement
 
 NO_DATA = '<p class="no-data">no data</p>'
@@ -165,6 +166,14 @@ def _banner(data: ReportData) -> str:
     )
 
 
+def cost_section(data: ReportData) -> str:
+    rows = cost_rows(data.cost)
+    if not rows:
+        return ""
+    datasets = dataset_rows(data.cost)
+    return table(["what", "value"], rows) + (table(DATASET_HEADER, datasets) if datasets else "")
+
+
 def render_html(data: ReportData) -> str:
     """The whole report as one HTML page (no external resources)."""
     title = escape(data.title)
@@ -175,6 +184,8 @@ def render_html(data: ReportData) -> str:
         _section("training", "Training curves", training_section(data.training_curves)),
         _section("evaluation", "Accuracy per category", evaluation_section(data)),
         _section("timings", "Stage timings", timings_section(data)),
+        # only when the stats had cost data (older APIs do not)
+        *([_section("cost", "Cost", cost_section(data))] if data.cost else []),
         _section("environment", "Environment", environment_section(data)),
     ]
     return (

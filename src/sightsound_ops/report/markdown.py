@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sightsound_ops.report.cost import cost_rows
 from sightsound_ops.report.data import ReportData, noise_statement
 from sightsound_ops.report.html import percent
 
@@ -91,6 +92,8 @@ def _timings(data: ReportData) -> str:
 def render_markdown_summary(data: ReportData) -> str:
     """Funnel, accuracy per model and category, and stage timings, as Markdown tables."""
     parts = [f"## {_cell(data.title)}", _funnel(data), _evaluations(data), _timings(data)]
+    if cost_rows(data.cost):
+        parts.append(md_table(["cost", "value"], cost_rows(data.cost)))
     random = data.random_models()
     if random:
         names = ", ".join(f"{m.role} {m.name}" for m in random)
