@@ -140,8 +140,8 @@ def run_level(rig: PipelineRig, clips: list[Path], level: int, args: argparse.Na
     machine0 = psutil.cpu_times()
     rig.add_ingest_worker(args.ingest_processes, env)
     for _ in range(args.model_workers):
-        rig.add_model_worker(threads, env)
-    time.sleep(0.5)
+        rig.add_model_worker(threads, env, pool=args.pool)
+    time.sleep(0.5 if args.pool == "threads" else 10.0)  # prefork: the children start
     cpu0 = rig_cpu_s(rig, rig.database_url)
     backpressure: dict[str, Any] | None = None
     if probe:
@@ -183,6 +183,7 @@ def run_level(rig: PipelineRig, clips: list[Path], level: int, args: argparse.Na
         "jobs": n,
         "states": dict(states),
         "model_workers": args.model_workers,
+        "model_worker_pool": args.pool,
         "threads_per_model_worker": threads,
         "ingest_processes": args.ingest_processes,
         "database_pool_size": int(pool),
@@ -251,6 +252,8 @@ def main() -> None:
     parser.add_argument("--jobs-per-slot", type=int, default=8, help="jobs per level = this x the level")
     parser.add_argument("--min-jobs", type=int, default=16)
     parser.add_argument("--model-workers", type=int, default=2)
+    parser.add_argument("--pool", choices=["threads", "prefork"], default="threads",
+                        help="the model workers' pool (prefork: one process per call in flight, for comparison)")
     parser.add_argument("--ingest-processes", type=int, default=2)
     parser.add_argument("--pool-max", type=int, default=12, help="largest SIGHTSOUND_DATABASE_POOL_SIZE per worker")
     parser.add_argument("--probe-uploads", type=int, default=10)

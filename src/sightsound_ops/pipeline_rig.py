@@ -117,9 +117,9 @@ class PipelineRig:
         self.processes[name] = proc
         return name
 
-    def add_model_worker(self, threads: int, env: dict[str, str] | None = None) -> str:
-        """A reason + verify worker (threads pool); returns its name."""
-        return self._worker("models", "reason,verify", "threads", threads, env)
+    def add_model_worker(self, threads: int, env: dict[str, str] | None = None, pool: str = "threads") -> str:
+        """A reason + verify worker (a threads pool; ``pool="prefork"`` for comparison); returns its name."""
+        return self._worker("models", "reason,verify", pool, threads, env)
 
     def add_ingest_worker(self, processes: int = 1, env: dict[str, str] | None = None) -> str:
         return self._worker("ingest", "ingest", "prefork", processes, env)

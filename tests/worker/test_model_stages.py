@@ -106,10 +106,13 @@ def test_slots_hold_the_limit_across_holders(settings: Settings) -> None:
 
 
 def test_a_dead_holders_slot_frees_when_its_lease_ends(settings: Settings) -> None:
-    slots = ModelSlots(settings.redis_url, f"test-{uuid.uuid4().hex[:6]}", limit=1, lease_s=0.3)
-    assert slots.try_acquire() is not None  # never released: its worker was killed
+    name = f"test-{uuid.uuid4().hex[:6]}"
+    dead = ModelSlots(settings.redis_url, name, limit=1, lease_s=0.3)
+    assert dead.try_acquire() is not None  # never released: its worker is killed, and its keeper with it
+    dead._held.clear()
+    slots = ModelSlots(settings.redis_url, name, limit=1, lease_s=0.3)
     assert slots.try_acquire() is None
-    time.sleep(0.4)
+    time.sleep(0.5)
     assert slots.try_acquire() is not None
 
 
@@ -117,3 +120,11 @@ def test_no_limit_means_no_redis(settings: Settings) -> None:
     unlimited = ModelSlots("redis://127.0.0.1:1/0", "x", limit=0, lease_s=1)
     with unlimited.hold(wait_s=0.1) as waited:
         assert waited == 0.0
+
+
+def test_a_held_slot_is_renewed_while_its_call_runs(settings: Settings) -> None:
+    slots = ModelSlots(settings.redis_url, f"test-{uuid.uuid4().hex[:6]}", limit=1, lease_s=0.6)
+    with slots.hold(wait_s=1):
+        time.sleep(1.5)  # longer than the lease: the keeper renews it every 0.2 s
+        assert slots.try_acquire() is None and slots.in_flight() == 1
+    assert slots.try_acquire() is not None

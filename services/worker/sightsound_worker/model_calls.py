@@ -24,8 +24,8 @@ from sightsound.config import Settings, secret_value
 ClientT = TypeVar("ClientT", bound=ServiceClient)
 ResultT = TypeVar("ResultT")
 
-#: A slot's lease outlives the call's HTTP timeout by this much (a killed worker's slot frees after it).
-LEASE_MARGIN_S = 30.0
+#: A slot's lease, renewed every third of it while the call runs: a killed worker's slots free within this.
+LEASE_S = 30.0
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str, str, float, str], ServiceClient] = {}
@@ -54,12 +54,11 @@ def verifier_client(settings: Settings) -> VerifierClient:
 def slots(settings: Settings, service: str) -> ModelSlots:
     """The in-flight limit of ``service`` (``teacher`` or ``verifier``), one per process."""
     limit = int(getattr(settings, f"{service}_max_in_flight"))
-    key = (settings.redis_url, service, limit, settings.http_timeout_s)
+    key = (settings.redis_url, service, limit, LEASE_S)
     with _lock:
         found = _slots.get(key)
         if found is None:
-            lease = settings.http_timeout_s + LEASE_MARGIN_S
-            found = _slots[key] = ModelSlots(settings.redis_url, service, limit, lease)
+            found = _slots[key] = ModelSlots(settings.redis_url, service, limit, LEASE_S)
     return found
 
 
