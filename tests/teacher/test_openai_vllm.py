@@ -128,7 +128,7 @@ def test_k_samples_in_one_request_with_structured_output(
     teacher = backend(vllm_url)
     sent: list[httpx.Request] = []
     assert teacher._client is not None
-    teacher._client.event_hooks["request"].append(sent.append)
+    teacher._client.http.event_hooks["request"].append(sent.append)
     request = make_request(frame_urls, k=3, max_new_tokens=400, temperature=1.0, top_p=0.95, seed=11)
     generations = teacher.generate(request, load_frames(frame_urls, 1024, "/"))
     assert len(sent) == 1, "the K samples must come from ONE request (n=K)"

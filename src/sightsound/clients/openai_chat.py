@@ -81,10 +81,11 @@ class OpenAIChatClient:
         self.what = what
         self._sleep = sleep
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s, transport=transport)
+        #: The underlying HTTP client (tests hook its events to see what was sent).
+        self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s, transport=transport)
 
     def close(self) -> None:
-        self._client.close()
+        self.http.close()
 
     def post_chat(self, body: dict[str, Any]) -> Any:
         """The server's JSON answer, or :class:`ChatFailure`."""
@@ -93,7 +94,7 @@ class OpenAIChatClient:
         for attempt in range(self.max_retries + 1):
             retry_after: str | None = None
             try:
-                response = self._client.post("/chat/completions", json=body)
+                response = self.http.post("/chat/completions", json=body)
             except httpx.ReadTimeout as exc:
                 if not self.retry_timeouts:
                     raise ChatFailure("timeout", f"{self.what} at {where} did not answer within "
