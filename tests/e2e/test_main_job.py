@@ -2,7 +2,8 @@
 
 Real processes end to end (api, embedded teacher with its pretrained weights, verifier, pipeline worker,
 trainer worker, student service). To keep the test short the student is the tiny RANDOM Qwen2-Audio
-(``--student tiny-random``), on 3 train clips and 2 test questions of the sample set; the README's
+(``--student tiny-random``), on 6 train clips and 2 test questions of the synthetic set (with 3, the embedded teacher's
+view-based claims could all be contradicted, leaving nothing to train on); the README's
 measured run uses the ``embedded`` student at full sample size.
 """
 
@@ -37,7 +38,7 @@ def main_job(
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     })
-    argv = [sys.executable, "-m", "sightsound_ops.cli", "run", "--exit", "--train-clips", "3", "--test-clips", "2",
+    argv = [sys.executable, "-m", "sightsound_ops.cli", "run", "--exit", "--train-clips", "6", "--test-clips", "2",
             "--k", "2", "--sft-epochs", "1", "--grpo-steps", "1", "--student", "tiny-random",
             "--port", str(free_port()), "--workdir", str(work / "job"), "--report-dir", str(work / "report"),
             "--log-dir", str(work / "logs")]
@@ -58,10 +59,10 @@ def test_the_report_shows_every_stage_with_numbers(main_job) -> None:  # type: i
     done, work = main_job
     report = json.loads((work / "report" / "report.json").read_text())
     funnel = report["funnel"]
-    assert funnel["clips"] == 5
-    assert funnel["questions_by_split"] == {"train": 3, "validation": 0, "test": 2}
-    assert funnel["jobs"] == 3 and sum(funnel["jobs_by_state"].values()) == 3
-    assert funnel["traces_sampled"] == 3 * 2  # K=2 samples per train question
+    assert funnel["clips"] == 8
+    assert funnel["questions_by_split"] == {"train": 6, "validation": 0, "test": 2}
+    assert funnel["jobs"] == 6 and sum(funnel["jobs_by_state"].values()) == 6
+    assert funnel["traces_sampled"] == 6 * 2  # K=2 traces per train question
     assert funnel["traces_accepted"] + funnel["traces_rejected"] <= funnel["traces_sampled"]
     assert sum(v["supported"] + v["contradicted"] + v["unverifiable"] for v in report["verdicts_by_kind"].values()) > 0
     timings = {t["stage"] for t in report["stage_timings"]}
