@@ -1,4 +1,4 @@
-"""Recipes of the sample set: what each clip plays and shows, and its question (pure: nothing is rendered).
+"""Recipes of the synthetic set: what each clip plays and shows, and its question (pure: nothing is rendered).
 
 A :class:`Recipe` holds lazy audio (an :class:`~sightsound_devdata.clipgen.AudioSpec`), the photo shown, a
 question whose right answer is known from how the audio is built, and three wrong answers. Each

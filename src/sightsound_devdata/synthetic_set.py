@@ -1,4 +1,4 @@
-"""The sample set: short clips made from real sounds and photos, each with a 4-choice audio question.
+"""The synthetic set: short clips made from real sounds and photos, each with a 4-choice audio question.
 
 ``build_synthetic_set(out_dir, train=.., test=..)`` writes one MP4 per item (224x160 at 10 fps, 3-5 s,
 AAC audio) and ``manifest.json``; everything is known by construction, so the answers are right.

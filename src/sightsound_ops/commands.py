@@ -191,7 +191,7 @@ def register(sub: Any) -> None:
     run.add_argument("--student", default="embedded", help="student model (embedded: assembled from shipped weights)")
     run.add_argument("--sft-epochs", type=float, default=MainJobOptions.sft_epochs)
     run.add_argument("--grpo-steps", type=int, default=MainJobOptions.grpo_steps)
-    run.add_argument("--workdir", default="var/mainjob", help="sample set, datasets and checkpoints")
+    run.add_argument("--workdir", default="var/mainjob", help="synthetic set, datasets and checkpoints")
     run.add_argument("--report-dir", default="var/report")
     run.add_argument("--log-dir", default="var/logs")
     run.add_argument("--exit", action="store_true", help="stop the stack after the report (default: keep it up)")

@@ -51,7 +51,7 @@ def test_the_main_job_finishes_and_says_so(main_job) -> None:  # type: ignore[no
     logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in (work / "logs").glob("*.log"))
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}\n{logs}"
     assert "The main job took" in done.stdout
-    for stage in ("sample set", "teacher (K=2) and verifier", "datasets", "train the student", "evaluate", "report"):
+    for stage in ("synthetic set", "teacher (K=2) and verifier", "datasets", "train the student", "evaluate", "report"):
         assert f"==> {stage}" in done.stdout
 
 

@@ -1,4 +1,4 @@
-"""The sample set: real sounds and photos, questions whose answers hold in the audio that was written."""
+"""The synthetic set: real sounds and photos, questions whose answers hold in the audio that was written."""
 
 from __future__ import annotations
 

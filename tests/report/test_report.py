@@ -71,7 +71,7 @@ def full_data(label: str = "SFT+GRPO") -> ReportData:
                 },
             ),
         ],
-        stage_timings=[StageTiming(stage="sample set", seconds=3.75), StageTiming(stage="teacher", seconds=120.5)],
+        stage_timings=[StageTiming(stage="synthetic set", seconds=3.75), StageTiming(stage="teacher", seconds=120.5)],
         environment=Environment(
             cpu="2-core test CPU",
             torch_version="2.13.0+cpu",

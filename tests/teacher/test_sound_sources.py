@@ -53,7 +53,7 @@ def test_weak_tags_are_hedged_and_very_weak_ones_ignored() -> None:
     claims = view_claims(tags([("tabby", 0.1), ("violin", 0.02)]))
     assert claims.lines == ("source=cat; event=meow; hedged=yes",)
     assert claims.sentences[0].startswith("perhaps a cat meows")
-    clock = view_claims(tags([("bubble", 0.6), ("wall clock", 0.05)]))  # the sample set's clock photo
+    clock = view_claims(tags([("bubble", 0.6), ("wall clock", 0.05)]))  # the synthetic set's clock photo
     assert clock.lines == (
         "source=clock; event=tick; hedged=yes",
         "source=clock; event=tick; pattern=regular; hedged=yes",

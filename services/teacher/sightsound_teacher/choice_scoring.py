@@ -1,7 +1,7 @@
 """The embedded teacher's answer: which choice the frame tags make likely, judged by SmolLM2's likelihoods.
 
 Left to its grammar-constrained logits, the 135M model picks a letter by position, not by content (it
-answered ``D`` for every sample of the sample set). So the letter is chosen before generation:
+answered ``D`` for every trace on the synthetic set). So the letter is chosen before generation:
 
 1. The frames' tags are summarised into a few labels (:func:`evidence_labels`: mean tagger probability
    over the frames, most probable first).

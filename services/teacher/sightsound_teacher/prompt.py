@@ -165,7 +165,7 @@ needs: each claim is checked against the real audio."""
 #: A worked example for the tags prompt, given as one user / assistant exchange before the question: its
 #: labels, not a scene description, so a small model learns to reason from the labels it is given.
 #: (The v1 example described a scene, "a man ... at a podium", which SmolLM2-135M copied into 94% of its
-#: reasoning on the sample set.) Its subject, a train, is in none of the sample set's photos or choices,
+#: reasoning on the synthetic set.) Its subject, a train, is in none of the synthetic set's photos or choices,
 #: so copying it stays measurable.
 TAGS_EXAMPLE_FRAMES = "Frames 1-4: steam locomotive (71%), passenger car (12%), electric locomotive (5%)"
 TAGS_EXAMPLE_QUESTION = "What is making the sound in this clip?"

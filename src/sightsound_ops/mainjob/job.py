@@ -1,6 +1,6 @@
 """The main job, end to end on the embedded defaults: the README's first command.
 
-1. build the sample set (real Debian sounds, scikit-image photos, espeak-ng speech;
+1. build the synthetic set (real Debian sounds, scikit-image photos, espeak-ng speech;
    :mod:`sightsound_devdata.synthetic_set`);
 2. start the stack (api, teacher, verifier, pipeline worker, trainer worker, student service);
 3. import the test split as evaluation questions (no teacher work) and submit the train split by REST;
@@ -87,7 +87,7 @@ def submit_train_split(api: ApiClient, items: list[Any]) -> list[str]:
 def build_datasets(api: ApiClient, log: JobLog) -> None:
     for variant in DATASET_VARIANTS:
         try:
-            dataset = api.create_dataset(f"sample-{variant}", variant, {"split": "train"})
+            dataset = api.create_dataset(f"synthetic-{variant}", variant, {"split": "train"})
         except ApiError as exc:
             log.notes.append(f"no {variant} dataset: {exc.detail}")
             say(f"    no {variant} dataset: {exc.detail}")
@@ -167,7 +167,7 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
     with log.stage("database"):
         ensure_database(settings.database_url)
         upgrade(settings.database_url)
-    with log.stage("sample set (real sounds and photos)"):
+    with log.stage("synthetic set (real sounds and photos)"):
         sample = build_and_import(settings, options)
         say(f"    {len(sample.train)} train clips, {len(sample.test)} test questions imported "
             f"({sample.imported_summary})")

@@ -1,4 +1,4 @@
-"""The main job's data: build the sample set, import its test split as evaluation questions."""
+"""The main job's data: build the synthetic set, import its test split as evaluation questions."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class SyntheticSplit:
 
 
 def build_and_import(settings: Settings, options: MainJobOptions) -> SyntheticSplit:
-    folder = options.workdir / "sample-set"
+    folder = options.workdir / "synthetic-set"
     items = build_synthetic_set(folder, train=options.train_clips, test=options.test_clips, seed=options.seed)
     train = [i for i in items if i.split == "train"]
     test = [i for i in items if i.split == "test"]

@@ -1,4 +1,4 @@
-"""The project's own sample set (:mod:`sightsound_devdata.synthetic_set`) as a benchmark: its test split becomes
+"""The project's own synthetic set (:mod:`sightsound_devdata.synthetic_set`) as a benchmark: its test split becomes
 evaluation questions exactly the way a public benchmark's would.
 
 The question file is a JSON list of the manifest's item entries (``manifest.json``'s ``items``, e.g. only

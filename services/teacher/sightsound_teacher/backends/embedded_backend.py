@@ -8,7 +8,7 @@ each frame -> SmolLM2-135M-Instruct (:mod:`sightsound.weights.smollm`, float32):
    the question, calibrated against a content-free context, becomes a distribution at the request's
    temperature, and each of the K rows draws its letter from it with the request's seed. Left to the
    grammar-constrained logits instead, the model picked a letter by position (always ``D`` on the
-   sample set).
+   synthetic set).
 2. The claims are what the tags support (:mod:`sightsound_teacher.sound_sources`: a dog breed gives a
    bark claim, an instrument a music claim naming it, a vehicle an engine claim, clothes or a microphone
    a speech claim, a still scene with no source a silence claim, ...). They are written in the claims
