@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -41,20 +40,8 @@ def cmd_stack_up(settings: Settings, args: argparse.Namespace) -> int:
         if stack.api_key:
             print(f"this run's admin API key (revoked when the stack stops): {stack.api_key}\n"
                   f"  export SIGHTSOUND_API_KEY={stack.api_key}", flush=True)
-        stop = False
-
-        def _stop(*_: object) -> None:
-            nonlocal stop
-            stop = True
-
-        signal.signal(signal.SIGINT, _stop)
-        signal.signal(signal.SIGTERM, _stop)
-        while not stop:
-            for proc in stack.processes.values():
-                if not proc.alive():
-                    print(f"{proc.name} exited:\n{proc.log_tail()}", file=sys.stderr)
-                    return 1
-            time.sleep(0.5)
+        if stack.serve_until_interrupted():
+            return 1
     print("stopped")
     return 0
 

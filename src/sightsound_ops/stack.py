@@ -251,6 +251,25 @@ class Stack:
             self.processes[proc_name] = worker
         return self.processes[name]
 
+    def serve_until_interrupted(self) -> int:
+        """Keep the stack up until SIGINT/SIGTERM (0) or until one of its processes dies (1, its log tail
+        printed)."""
+        stop = False
+
+        def _stop(*_: object) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        while not stop:
+            for proc in self.processes.values():
+                if not proc.alive():
+                    print(f"{proc.name} exited:\n{proc.log_tail()}", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+        return 0
+
     def stop(self) -> None:
         for name in CORE_PROCESSES:
             self.processes[name].stop()

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sightsound.contracts.claim_language import INEQUALITY_KEYS, split_pair
+from sightsound.contracts.claim_language import INEQUALITY_KEYS, split_claim_pairs, split_pair
 from sightsound.contracts.common import CLAIMS_CLOSE, CLAIMS_OPEN, ClaimKind
 from sightsound.contracts.verifier import Claim
 from sightsound_verifier.claim_bounds import normalise_bound
@@ -255,21 +255,10 @@ def parse_claim_line(line: str) -> dict[str, str]:
 
 
 def _split_unquoted(line: str, shown: str) -> list[str]:
-    """Split on ``;`` outside double quotes."""
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in line:
-        if char == '"':
-            quoted = not quoted
-        if char == ";" and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    if quoted:
+    """Split on ``;`` outside double quotes (the contract's splitter); an open quote is an error."""
+    parts, quote_open = split_claim_pairs(line)
+    if quote_open:
         raise _LineError(f"unclosed quote in {shown!r}")
-    parts.append("".join(current))
     return parts
 
 

@@ -185,7 +185,7 @@ def is_valid_claim_line(line: str) -> bool:
     """
     if not claim_line_regex().fullmatch(line):
         return False
-    for part in _split_pairs(line):
+    for part in [p for p in split_claim_pairs(line)[0] if p.strip()]:
         key, op, value = split_pair(part)
         if claim_value_error(key, op, value) is not None:
             return False
@@ -230,7 +230,13 @@ def claim_value_error(key: str, op: str, value: str) -> str | None:
     return None
 
 
-def _split_pairs(line: str) -> list[str]:
+def split_claim_pairs(line: str) -> tuple[list[str], bool]:
+    """A claim line's ``key=value`` parts, split on ``;`` outside double quotes, and whether a quote was
+    left open (the verifier refuses such a line; the format check reads what it can).
+
+    >>> split_claim_pairs('event=speech; words="a; b"')
+    (['event=speech', ' words="a; b"'], False)
+    """
     parts: list[str] = []
     current: list[str] = []
     quoted = False
@@ -243,4 +249,4 @@ def _split_pairs(line: str) -> list[str]:
         else:
             current.append(char)
     parts.append("".join(current))
-    return [p for p in parts if p.strip()]
+    return parts, quoted

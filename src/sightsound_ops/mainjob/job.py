@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -210,7 +209,7 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
         if not options.keep_running:
             return 0
         say(how_to_query(stack.api_url, example, stack.api_key))
-        _serve_until_interrupted(stack)
+        stack.serve_until_interrupted()
         return 0
     finally:
         stack.stop()
@@ -218,20 +217,3 @@ def run_main_job(settings: Settings, options: MainJobOptions) -> int:
 
 def _raise_interrupt(*_: object) -> None:
     raise KeyboardInterrupt
-
-
-def _serve_until_interrupted(stack: Any) -> None:
-    stop = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    while not stop:
-        for proc in stack.processes.values():
-            if not proc.alive():
-                print(f"{proc.name} exited:\n{proc.log_tail()}", file=sys.stderr)
-                return
-        time.sleep(0.5)
