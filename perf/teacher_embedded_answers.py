@@ -32,11 +32,11 @@ from typing import Any
 import torch
 from PIL import Image
 
+from sightsound.answers.tagged import parse_answer
 from sightsound.contracts.teacher import ReasonRequest, SamplingParams
 from sightsound.media.ingest import extract_frames
 from sightsound_devdata.synthetic_set import SyntheticItem, build_synthetic_set, load_synthetic_set
 from sightsound_teacher.backends.embedded_backend import EmbeddedBackend
-from sightsound.answers.tagged import parse_answer
 
 COPY_WORD = "podium"
 #: Words of the few-shot examples (v1: a speech at a podium; v2 tags: a train) that no sample-set clip shows.

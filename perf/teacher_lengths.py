@@ -23,11 +23,11 @@ from typing import Any
 import torch
 from PIL import Image
 
+from sightsound.answers.tagged import parse_answer
 from sightsound.config import Settings
 from sightsound.contracts.common import CLAIMS_CLOSE, CLAIMS_OPEN, THINK_CLOSE, THINK_OPEN
 from sightsound.contracts.teacher import ReasonRequest, SamplingParams
 from sightsound_teacher.backends.transformers_backend import TransformersBackend
-from sightsound.answers.tagged import parse_answer
 
 CHOICES = ["A person speaking", "A dog barking", "Music playing", "Silence"]
 
