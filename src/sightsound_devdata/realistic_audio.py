@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from scipy.signal import fftconvolve
 
 from sightsound_devdata.clipgen import Speech, resample
+from sightsound_devdata.labelled_claims import SENTENCES as LABELLED_SENTENCES
 from sightsound_devdata.sounds import decode_sound, sound_path
 
 RATE = 16_000
@@ -114,20 +115,8 @@ MUSIC: tuple[tuple[str, str, str], ...] = (
     ("sonic-pi:ambi_piano", "a piano", "piano"),
 )
 CHOIR = "sonic-pi:ambi_choir"
-SENTENCES = (
-    "Please close the kitchen door before dinner",
-    "The train to London leaves at seven tonight",
-    "My brother plays football every Sunday morning",
-    "Turn left at the next traffic light",
-    "The weather is lovely today in the park",
-    "We need more milk and fresh bread",
-    "Remember to water the garden plants tomorrow",
-    "The meeting starts in ten minutes upstairs",
-    "This old bridge was built from grey stone",
-    "Our flight was delayed by almost two hours",
-    "She found her car keys under the sofa",
-    "Nobody knows why the computer stopped working",
-)
+#: The spoken sentences are the synthetic labelled set's (one list).
+SENTENCES = LABELLED_SENTENCES
 #: espeak-ng voices: (voice, speaker noun, male).
 VOICES = (
     ("en-us", "a man", True),

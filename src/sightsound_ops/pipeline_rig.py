@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sightsound.db.keys import create_key
 from sightsound.db.models import TERMINAL_STATES, Job
 from sightsound.db.session import session_scope
-from sightsound_ops.stack import ServiceProcess, free_port, pipeline_worker_process
+from sightsound_ops.stack import ServiceProcess, free_port, pipeline_worker_process, wait_ready
 
 CHOICES = ["A person speaking", "A dog barking", "Piano music", "Nothing at all"]
 
@@ -90,21 +90,7 @@ class PipelineRig:
             proc.start(self.env)
             self.processes[proc.name] = proc
         for proc in (standins, api):
-            self._wait_ready(proc)
-
-    def _wait_ready(self, proc: ServiceProcess, timeout_s: float = 120.0) -> None:
-        assert proc.health_url is not None
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not proc.alive():
-                raise RuntimeError(f"{proc.name} exited:\n{proc.log_tail()}")
-            try:
-                if httpx.get(proc.health_url, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"{proc.name} not ready:\n{proc.log_tail()}")
+            wait_ready(proc, time.monotonic() + 120.0)
 
     def _worker(self, kind: str, queues: str, pool: str, concurrency: int, env: dict[str, str] | None) -> str:
         self._serial += 1

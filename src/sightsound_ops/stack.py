@@ -112,6 +112,21 @@ def pipeline_worker_process(log_dir: Path, name: str, queues: str, *, pool: str,
     return ServiceProcess(name, argv, None, log_dir / f"{name}.log")
 
 
+def wait_ready(proc: ServiceProcess, deadline: float) -> None:
+    """Poll the process's health URL until it answers 200; raise if it exits or ``deadline`` passes."""
+    assert proc.health_url is not None
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise RuntimeError(f"{proc.name} exited during start:\n{proc.log_tail()}")
+        try:
+            if httpx.get(proc.health_url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{proc.name} not ready at {proc.health_url}:\n{proc.log_tail()}")
+
+
 @dataclass
 class Stack:
     """The processes of a local SightSound (api, teacher, verifier, student, worker), on free loopback ports."""
@@ -222,17 +237,7 @@ class Stack:
                 self.wait_ready(proc, deadline)
 
     def wait_ready(self, proc: ServiceProcess, deadline: float) -> None:
-        assert proc.health_url is not None
-        while time.monotonic() < deadline:
-            if not proc.alive():
-                raise RuntimeError(f"{proc.name} exited during start:\n{proc.log_tail()}")
-            try:
-                if httpx.get(proc.health_url, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise TimeoutError(f"{proc.name} not ready at {proc.health_url}:\n{proc.log_tail()}")
+        wait_ready(proc, deadline)
 
     def replace_worker(self) -> ServiceProcess:
         """Start a fresh worker in place of the current one (after a kill, say)."""
