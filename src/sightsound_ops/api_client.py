@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -23,6 +24,26 @@ class ApiError(Exception):
         super().__init__(f"{where}{status or 'no response'}: {detail}")
         self.status = status
         self.detail = detail
+
+
+#: How many times a request refused with 429 is sent again (after the server's ``Retry-After``).
+RATE_LIMIT_RETRIES = 5
+MAX_RETRY_AFTER_S = 60.0
+
+
+def _retry_after_s(response: httpx.Response) -> float:
+    """The seconds a 429 says to wait (``Retry-After``), 1 when it does not say, at most :data:`MAX_RETRY_AFTER_S`.
+
+    >>> _retry_after_s(httpx.Response(429, headers={"Retry-After": "7"}))
+    7.0
+    >>> _retry_after_s(httpx.Response(429))
+    1.0
+    """
+    try:
+        seconds = float(response.headers.get("retry-after", "1"))
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def _detail(response: httpx.Response) -> str:
@@ -57,10 +78,20 @@ class ApiClient:
         self.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ApiError(None, f"cannot reach the API at {self.base_url}: {exc}", method, path) from exc
+        """One request; a 429 (the key's rate limit, or a busy student) is sent again after its ``Retry-After``
+        (at most :data:`RATE_LIMIT_RETRIES` times, each wait capped at :data:`MAX_RETRY_AFTER_S`): the request
+        was not served, so sending it again is safe."""
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            try:
+                response = self._client.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                raise ApiError(None, f"cannot reach the API at {self.base_url}: {exc}", method, path) from exc
+            if response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
+                break
+            time.sleep(_retry_after_s(response))
+            for part in (kwargs.get("files") or {}).values():  # an upload's file is read again from its start
+                if isinstance(part, tuple) and hasattr(part[1], "seek"):
+                    part[1].seek(0)
         if response.status_code >= 400:
             detail = _detail(response)
             if response.status_code == 401:
@@ -123,8 +154,13 @@ class ApiClient:
     # --- evaluations and stats --------------------------------------------------------------------
 
     def create_evaluation(self, model: str, benchmark: str, *, label: str | None = None, split: str = "test",
-                          max_new_tokens: int | None = None) -> Json:
+                          max_new_tokens: int | None = None, choice_rotations: bool = False,
+                          silent_audio: bool = False, label_audio_contribution: bool = False) -> Json:
         body: Json = {"model": model, "benchmark": benchmark, "split": split}
+        for name, wanted in (("choice_rotations", choice_rotations), ("silent_audio", silent_audio),
+                             ("label_audio_contribution", label_audio_contribution)):
+            if wanted:
+                body[name] = True
         if label:
             body["label"] = label
         if max_new_tokens:

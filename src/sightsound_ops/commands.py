@@ -146,7 +146,9 @@ def cmd_evaluate(settings: Settings, args: argparse.Namespace) -> int:
     from sightsound_ops.mainjob.waiting import wait_evaluation
 
     with _api(settings, args) as api:
-        evaluation = api.create_evaluation(args.model, args.benchmark, label=args.label, split=args.split)
+        evaluation = api.create_evaluation(args.model, args.benchmark, label=args.label, split=args.split,
+                                           choice_rotations=args.rotations, silent_audio=args.silent_audio,
+                                           label_audio_contribution=args.label_audio_contribution)
         if args.wait:
             evaluation = wait_evaluation(api, str(evaluation["id"]), "evaluate", args.timeout)
         _print(evaluation)
@@ -254,6 +256,12 @@ def register(sub: Any) -> None:
     evaluate.add_argument("--benchmark", required=True, help="question source, e.g. mmau-test-mini")
     evaluate.add_argument("--label")
     evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--rotations", action="store_true",
+                          help="also ask each question under every rotation of its choices (consistency)")
+    evaluate.add_argument("--silent-audio", action="store_true",
+                          help="also ask each question with silent audio (answerable without listening)")
+    evaluate.add_argument("--label-audio-contribution", action="store_true",
+                          help="with --silent-audio: store each question's weak/strong audio contribution")
     evaluate.add_argument("--wait", action="store_true")
     evaluate.add_argument("--timeout", type=float, default=24 * 3600)
     evaluate.set_defaults(func=_guarded(cmd_evaluate))

@@ -1,5 +1,7 @@
-"""What ``POST /v1/evaluations`` checks before it records anything: that the model can be evaluated here and
-that the benchmark has questions to ask. Each failure is a 422 whose detail says what exists instead."""
+"""What ``POST /v1/evaluations`` checks before it records anything: that the model can be evaluated here,
+that the benchmark has questions to ask, and that the robustness checks asked for can be made (silent audio
+needs a model that hears; rotations need questions with at least 2 choices). Each failure is a 422 whose detail
+says what exists instead or what to change."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session
 from sightsound.config import Settings
 from sightsound.contracts.evaluation import EvaluationCreate
 from sightsound.db.models import Clip, Question
+from sightsound.evaluation.robustness import MIN_ROTATED_CHOICES
 from sightsound.registry import TEACHER, BadModelName, UnknownModel, parse_model_ref, resolve_model
 from sightsound.web import ProblemError
 
@@ -98,3 +101,40 @@ def check_generation(settings: Settings, body: EvaluationCreate) -> tuple[int, i
                                 "(SIGHTSOUND_STUDENT_MAX_NEW_TOKENS)", kind="validation-error")
     return (body.max_new_tokens or settings.student_max_new_tokens,
             body.batch_size or settings.evaluation_batch_size)
+
+
+def _selected(body: EvaluationCreate) -> list[ColumnElement[bool]]:
+    where = _gold_questions(body)
+    if body.categories:
+        where.append(Question.category.in_(body.categories))
+    return where
+
+
+def check_robustness(session: Session, body: EvaluationCreate, teacher: bool) -> None:
+    """422 when the robustness checks asked for cannot be made on this model or these questions."""
+    if teacher and body.silent_audio:
+        raise ProblemError(422, "silent_audio: the teacher never hears the audio (it answers from the frames), so "
+                                "asking it with silence measures nothing; evaluate a student with silent_audio",
+                           kind="silent-audio-needs-a-student")
+    if body.choice_rotations:
+        too_few = session.execute(
+            select(Question.source_ref, Question.id).where(
+                *_selected(body), func.jsonb_array_length(Question.choices) < MIN_ROTATED_CHOICES).limit(5)).all()
+        if too_few:
+            named = ", ".join(str(ref or question_id) for ref, question_id in too_few)
+            raise ProblemError(422, f"choice_rotations: questions with fewer than {MIN_ROTATED_CHOICES} choices "
+                                    f"cannot be rotated ({named}); narrow the categories or leave rotations off",
+                               kind="rotations-need-choices")
+
+
+def ask_count(session: Session, body: EvaluationCreate, questions: int) -> int:
+    """How many asks the evaluation makes of its ``questions``: each as given, under its other rotations with
+    ``choice_rotations`` (as many asks as choices), and once more with ``silent_audio``."""
+    asks = questions
+    if body.choice_rotations:
+        chosen = (select(func.jsonb_array_length(Question.choices).label("n")).where(*_selected(body))
+                  .order_by(Question.source_ref.asc().nulls_last(), Question.id).limit(questions).subquery())
+        asks = int(session.scalar(select(func.coalesce(func.sum(chosen.c.n), 0))) or 0)
+    if body.silent_audio:
+        asks += questions
+    return asks

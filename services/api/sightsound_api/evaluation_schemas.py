@@ -22,10 +22,14 @@ class EvaluationItemOut(BaseModel):
     id: int
     question_id: uuid.UUID
     question: str
-    choices: list[str]
+    choices: list[str] = Field(..., description="The question's choices as given (before any rotation).")
+    rotation: int = Field(0, description="The choices were shown rotated by this much: letter A was "
+                                         "`choices[rotation]` (0: as given).")
+    silent: bool = Field(False, description="Asked with silent audio of the clip's duration.")
     category: str | None
-    gold_index: int | None = Field(..., description="The right choice (0 = A).")
-    predicted_index: int | None = Field(..., description="The choice read from the answer; null: unanswered.")
+    gold_index: int | None = Field(..., description="The right choice (0 = the first of `choices`).")
+    predicted_index: int | None = Field(..., description="The underlying choice read from the answer (mapped back "
+                                                         "from a rotation's letters); null: unanswered.")
     correct: bool
     output: str = Field(..., description="What the model said (the teacher: its vote and first sample).")
     parse_error: str | None = Field(

@@ -11,6 +11,13 @@ could not be read) is wrong, not left out. Only *skipped* questions (the teacher
 are outside ``n``, each with its reason. Every accuracy comes twice: *lenient* (``accuracy``: the answer
 read however :mod:`sightsound.answers` can read it) and *strict* (``strict_accuracy``: only a well-formed
 ``<answer>X</answer>`` counts), each with its 95% bootstrap interval and its n.
+
+Two checks against the shortcuts of multiple-choice benchmarks can be asked for (see
+:mod:`sightsound.evaluation.robustness`): ``choice_rotations`` asks each question under every rotation of its
+choices (results in ``rotations``: accuracy over all asked items, share answered consistently), and
+``silent_audio`` asks each question once more with silence (results in ``audio_contribution``: how many are
+answerable without listening, accuracy on the questions that need audio); ``label_audio_contribution`` then
+stores each question's ``weak`` / ``strong`` audio contribution for dataset filters.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sightsound.contracts.lifecycle import RunState, Split
 from sightsound.tasks.registry import EVALUATE
@@ -50,7 +57,16 @@ class EvaluationCreate(BaseModel):
                     "split": "test",
                     "categories": ["sound"],
                     "limit": 500,
-                }
+                },
+                {
+                    "model": "base:embedded",
+                    "label": "reference (silent audio)",
+                    "benchmark": "mmar",
+                    "split": "test",
+                    "choice_rotations": True,
+                    "silent_audio": True,
+                    "label_audio_contribution": True,
+                },
             ]
         },
     )
@@ -83,6 +99,23 @@ class EvaluationCreate(BaseModel):
     batch_size: int | None = Field(
         None, ge=1, le=256, description="Questions answered together; default `SIGHTSOUND_EVALUATION_BATCH_SIZE`."
     )
+    # --- robustness checks (each multiplies the questions asked) ---
+    choice_rotations: bool = Field(
+        False, description="Also ask each question under every other rotation of its choices (a question with n "
+        "choices is asked n times, the letters re-assigned and the gold letter moved with its choice); results in "
+        "`rotations`: accuracy over all asked items and the share answered consistently.",
+    )
+    silent_audio: bool = Field(
+        False, description="Also ask each question (its choices as given) with silent audio of the clip's duration; "
+        "results in `audio_contribution`: how many are answerable without listening, and the accuracy on the ones "
+        "that need audio. Students only (the teacher never hears the audio).",
+    )
+    label_audio_contribution: bool = Field(
+        False, description="With `silent_audio`: when the evaluation succeeds, label each asked question `weak` "
+        "(answered right with silence) or `strong` audio contribution, for the dataset filter "
+        "`audio_contribution` (AudioMCQ's recipe: SFT on weak, GRPO on strong). A later labelling evaluation "
+        "overwrites the labels of the questions it asked.",
+    )
 
     @field_validator("categories")
     @classmethod
@@ -96,6 +129,13 @@ class EvaluationCreate(BaseModel):
             raise ValueError("categories must not repeat")
         return cleaned
 
+    @model_validator(mode="after")
+    def _labels_need_silence(self) -> EvaluationCreate:
+        if self.label_audio_contribution and not self.silent_audio:
+            raise ValueError("label_audio_contribution labels questions by their answers with silent audio: "
+                             "set silent_audio to true as well")
+        return self
+
 
 class EvaluationSettings(BaseModel):
     """What the worker needs besides the model and the benchmark (stored in ``evaluations.settings``)."""
@@ -105,6 +145,9 @@ class EvaluationSettings(BaseModel):
     max_new_tokens: int = Field(..., ge=1)
     batch_size: int = Field(..., ge=1)
     temperature: float = Field(0.0, description="0: greedy decoding (evaluations are deterministic).")
+    choice_rotations: bool = False
+    silent_audio: bool = False
+    label_audio_contribution: bool = False
     request: dict[str, Any] | None = Field(
         None, description="The request as posted (an Idempotency-Key replay is compared with it)."
     )
@@ -157,6 +200,44 @@ class SkippedQuestions(BaseModel):
     reasons: dict[str, int] = Field(default_factory=dict, description="How many questions each reason skipped.")
 
 
+class ScoredGroup(BaseModel):
+    """A count of right answers among ``n`` with its share and 95% bootstrap interval."""
+
+    n: int = Field(..., ge=0)
+    correct: int = Field(..., ge=0)
+    accuracy: float | None = Field(..., ge=0.0, le=1.0, description="correct / n; null when n is 0.")
+    interval: Interval | None = None
+
+
+class RotationResult(BaseModel):
+    """Each question asked under every rotation of its choices (``choice_rotations``)."""
+
+    questions: int = Field(..., ge=0, description="Questions asked under their rotations.")
+    items: ScoredGroup = Field(..., description="Lenient accuracy over every asked item (question × rotation); "
+                                                "the interval resamples questions.")
+    strict_items: ScoredGroup = Field(..., description="The same, strict (`<answer>X</answer>` only).")
+    consistent: ScoredGroup = Field(..., description="Questions answered under every rotation with the same "
+                                                     "underlying choice (of `questions`).")
+    strict_consistent: ScoredGroup = Field(..., description="The same, every answer a well-formed tag.")
+    all_correct: ScoredGroup = Field(..., description="Questions answered right under every rotation.")
+
+
+class AudioContributionResult(BaseModel):
+    """Each question asked once more with silent audio (``silent_audio``)."""
+
+    questions: int = Field(..., ge=0, description="Questions asked both with their audio and with silence.")
+    not_asked: int = Field(0, ge=0, description="Questions that could not be asked (audio unreadable).")
+    without_audio: ScoredGroup = Field(..., description="Answered right with silence (leniently): answerable "
+                                                        "without listening, AudioMCQ's weak audio contribution.")
+    strict_without_audio: ScoredGroup = Field(..., description="Answered right with silence, strictly.")
+    needs_audio: ScoredGroup = Field(..., description="Lenient accuracy with audio on the questions not answered "
+                                                      "right with silence (strong audio contribution).")
+    strict_needs_audio: ScoredGroup = Field(..., description="The same, strict.")
+    weak_with_audio: ScoredGroup = Field(..., description="Lenient accuracy with audio on the questions answerable "
+                                                          "without it.")
+    labelled: int = Field(0, ge=0, description="Questions whose `audio_contribution` label this evaluation stored.")
+
+
 class EvaluationResults(BaseModel):
     overall: OverallResult
     per_category: dict[str, CategoryResult] = Field(
@@ -170,6 +251,8 @@ class EvaluationResults(BaseModel):
     mean_latency_ms: float | None = Field(None, description="Mean time to answer one question (its batch share).")
     skipped: SkippedQuestions = Field(default_factory=SkippedQuestions)
     interval_method: str | None = Field(None, description="How every interval here was made.")
+    rotations: RotationResult | None = Field(None, description="With `choice_rotations` only.")
+    audio_contribution: AudioContributionResult | None = Field(None, description="With `silent_audio` only.")
 
 
 class EvaluationOut(BaseModel):

@@ -72,6 +72,12 @@ class DatasetFilters(BaseModel):
     )
     reviewed_only: bool = Field(False, description="Only traces a reviewer looked at (an override of the trace's "
                                 "decision or of one of its claims' verdicts).")
+    audio_contribution: Literal["weak", "strong"] | None = Field(
+        None, description="Only questions of this audio contribution (AudioMCQ, arXiv 2509.21060): `weak` = a "
+        "reference model answered them right with silent audio, `strong` = it did not. Labels come from an "
+        "evaluation with `silent_audio` and `label_audio_contribution`; unlabelled questions are left out. "
+        "AudioMCQ's recipe: SFT on a `weak` snapshot, GRPO on a `strong` one.",
+    )
 
 
 class DatasetCreate(BaseModel):

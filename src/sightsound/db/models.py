@@ -24,6 +24,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -105,6 +106,7 @@ class Question(Base):
             "answer_index IS NULL OR (answer_index >= 0 AND answer_index < jsonb_array_length(choices))",
             name="ck_questions_answer",
         ),
+        CheckConstraint("audio_contribution IN ('weak', 'strong')", name="ck_questions_audio_contribution"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -119,6 +121,11 @@ class Question(Base):
     # The benchmark's own id of an imported item (MMAU ``id``, MUSIC-AVQA ``question_id``, AVQA ``id``).
     source_ref: Mapped[str | None] = mapped_column(String(255))
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # AudioMCQ's label: 'weak' (a reference model answered it right with silent audio) or 'strong'; set by an
+    # evaluation with label_audio_contribution (the latest one that asked the question), NULL until then.
+    audio_contribution: Mapped[str | None] = mapped_column(String(8), index=True)
+    audio_contribution_evaluation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("evaluations.id", ondelete="SET NULL", name="fk_questions_audio_contribution_eval"))
     created_at: Mapped[datetime] = _now_col()
 
     clip: Mapped[Clip] = relationship(back_populates="questions")
@@ -337,16 +344,22 @@ class Evaluation(Base):
 
 
 class EvaluationItem(Base):
-    """The evaluated model's answer to one question (unique per evaluation: a re-run task upserts)."""
+    """The evaluated model's answer to one question asked one way (unique per evaluation, question, rotation and
+    silence: a re-run task upserts). ``rotation`` 0 without ``silent`` is the question as given; ``predicted_index``
+    is always the underlying choice (mapped back from the rotated letters)."""
 
     __tablename__ = "evaluation_items"
-    __table_args__ = (UniqueConstraint("evaluation_id", "question_id", name="uq_evaluation_items_question"),)
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "question_id", "rotation", "silent", name="uq_evaluation_items_ask"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     evaluation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("evaluations.id", ondelete="CASCADE"), nullable=False, index=True
     )
     question_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"), nullable=False)
+    rotation: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0, server_default="0")
+    silent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
     category: Mapped[str | None] = mapped_column(String(64))
     predicted_index: Mapped[int | None] = mapped_column(Integer)
     correct: Mapped[bool] = mapped_column(Boolean, nullable=False)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from sightsound.contracts.evaluation import EvaluationOut, Interval
+from sightsound.contracts.evaluation import (
+    AudioContributionResult,
+    EvaluationOut,
+    Interval,
+    RotationResult,
+    ScoredGroup,
+)
 
 
 def md_cell(text: str) -> str:
@@ -82,7 +88,61 @@ def render_markdown(evaluation: EvaluationOut) -> str:
     if results.skipped.reasons:
         lines += ["", "Skipped questions:", ""]
         lines += [f"- {md_cell(reason)}: {count}" for reason, count in results.skipped.reasons.items()]
+    if results.rotations is not None:
+        lines += ["", *rotations_markdown(results.rotations)]
+    if results.audio_contribution is not None:
+        lines += ["", *contribution_markdown(results.audio_contribution)]
     return "\n".join(lines) + "\n"
+
+
+def group_text(group: ScoredGroup) -> str:
+    """
+    >>> group_text(ScoredGroup(n=8, correct=6, accuracy=0.75, interval=Interval(low=0.5, high=1.0)))
+    '75.0% (6/8), 95% interval [50.0, 100.0]'
+    """
+    return f"{percent(group.accuracy)} ({group.correct}/{group.n}), 95% interval {bounds(group.interval)}"
+
+
+def rotations_markdown(rotations: RotationResult) -> list[str]:
+    """The choice-order check: accuracy over every asked item, and how many questions kept their answer."""
+    return [
+        "## Choice order (every rotation of the choices)",
+        "",
+        f"Each of {rotations.questions} questions asked under every rotation of its choices (the letters "
+        "re-assigned, the gold letter moved with its choice).",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| accuracy over all asked items, lenient | {group_text(rotations.items)} |",
+        f"| accuracy over all asked items, strict | {group_text(rotations.strict_items)} |",
+        f"| **answered consistently** (same choice under every rotation) | {group_text(rotations.consistent)} |",
+        f"| answered consistently, every answer a well-formed tag | {group_text(rotations.strict_consistent)} |",
+        f"| right under every rotation | {group_text(rotations.all_correct)} |",
+        "",
+        "The intervals over asked items resample questions (a question's rotations are not independent).",
+    ]
+
+
+def contribution_markdown(result: AudioContributionResult) -> list[str]:
+    """The audio-contribution check: what is answerable without listening, and accuracy where listening counts."""
+    lines = [
+        "## Audio contribution (each question asked again with silent audio)",
+        "",
+        f"{result.questions} questions asked with their audio and with silence of the same duration"
+        + (f" ({result.not_asked} could not be asked)" if result.not_asked else "") + ".",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| **answerable without audio** (right with silence), lenient | {group_text(result.without_audio)} |",
+        f"| answerable without audio, strict | {group_text(result.strict_without_audio)} |",
+        f"| **accuracy on the questions that need audio**, lenient | {group_text(result.needs_audio)} |",
+        f"| accuracy on the questions that need audio, strict | {group_text(result.strict_needs_audio)} |",
+        f"| accuracy with audio on the questions answerable without it | {group_text(result.weak_with_audio)} |",
+    ]
+    if result.labelled:
+        lines += ["", f"Labelled {result.labelled} questions' audio contribution (weak: answered right with silence; "
+                      "strong: the others) for the dataset filter `audio_contribution`."]
+    return lines
 
 
 def _count(value: int | None) -> str:

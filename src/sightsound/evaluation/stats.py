@@ -5,6 +5,8 @@
   Binomial(n, correct/n), so the 2000 resamples are 2000 binomial draws: the same distribution as resampling
   the items, at no cost for large n. At 0 of n or n of n every resample is the same and the interval is a
   point: the bootstrap cannot see beyond the data, read such an interval with its n.
+- :func:`cluster_bootstrap_interval`: the same for an accuracy over items that come in clusters (the rotations
+  of one question): whole clusters are resampled, so correlated items do not narrow the interval.
 - :func:`mcnemar_exact`: the two-sided exact McNemar test of two models on the same questions (only the
   questions exactly one of them got right carry information).
 - :func:`paired_difference_interval`: the paired bootstrap interval of the accuracy difference (resampling
@@ -17,6 +19,7 @@ Every function is deterministic for a given ``seed``: the same inputs give the s
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -50,6 +53,36 @@ def bootstrap_interval(correct: int, n: int, *, resamples: int = RESAMPLES, leve
         raise ValueError(f"correct must be between 0 and n ({n}), got {correct}")
     rng = np.random.default_rng(seed)
     return _percentiles(rng.binomial(n, correct / n, size=resamples) / n, level)
+
+
+def cluster_bootstrap_interval(correct: Sequence[int], sizes: Sequence[int], *, resamples: int = RESAMPLES,
+                               level: float = LEVEL, seed: int = SEED) -> tuple[float, float] | None:
+    """The percentile bootstrap interval of ``sum(correct) / sum(sizes)`` resampling whole clusters (cluster
+    ``i`` has ``sizes[i]`` items of which ``correct[i]`` are right); None when there are no items.
+
+    >>> cluster_bootstrap_interval([2, 2, 0, 0], [2, 2, 2, 2])
+    (0.0, 1.0)
+    >>> cluster_bootstrap_interval([1] * 10, [2] * 10), cluster_bootstrap_interval([], [])
+    ((0.5, 0.5), None)
+    >>> low, high = cluster_bootstrap_interval([3] * 30 + [1] * 30, [4] * 60); 0.4 < low < 0.5 < high < 0.6
+    True
+    """
+    if len(correct) != len(sizes):
+        raise ValueError("correct and sizes: one count per cluster")
+    if any(s < 0 or not 0 <= c <= s for c, s in zip(correct, sizes, strict=True)):
+        raise ValueError("each cluster's correct count must be between 0 and its size")
+    if sum(sizes) == 0:
+        return None
+    right, size = np.asarray(correct, dtype=np.int64), np.asarray(sizes, dtype=np.int64)
+    k = len(size)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // k)  # bounds memory: chunk × k cluster indices at a time
+    draws: list[np.ndarray] = []
+    for start in range(0, resamples, chunk):
+        picked = rng.integers(0, k, size=(min(chunk, resamples - start), k))
+        totals = size[picked].sum(axis=1)
+        draws.append(np.where(totals > 0, right[picked].sum(axis=1) / np.maximum(totals, 1), 0.0))
+    return _percentiles(np.concatenate(draws), level)
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:

@@ -67,6 +67,8 @@ def select_rows(session: Session, request: DatasetCreate) -> list[TraceRow]:
         stmt = stmt.where(Question.split == f.split)
     if f.categories:
         stmt = stmt.where(Question.category.in_(f.categories))
+    if f.audio_contribution is not None:
+        stmt = stmt.where(Question.audio_contribution == f.audio_contribution)
     if f.min_agreement is not None:
         stmt = stmt.where(Job.agreement >= f.min_agreement)
     if f.verifier_policy is not None:  # never with cot-unverified (refused by the contract)

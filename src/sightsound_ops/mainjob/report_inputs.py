@@ -23,6 +23,7 @@ from sightsound_ops.report import (
     ModelUsed,
     PairedDifference,
     ReportData,
+    Robustness,
     StageTiming,
     TrainingCurve,
     render_html,
@@ -52,7 +53,8 @@ def model_evaluation(label: str, evaluation: Json) -> ModelEvaluation | None:
                            n=overall["n"], interval=_bounds(overall.get("interval")),
                            strict_accuracy=overall.get("strict_accuracy"),
                            strict_interval=_bounds(overall.get("strict_interval")),
-                           unanswered=overall.get("unanswered"), per_category=per_category)
+                           unanswered=overall.get("unanswered"), per_category=per_category,
+                           robustness=Robustness.from_results(results))
 
 
 def paired_differences(comparison: Json | None) -> list[PairedDifference]:

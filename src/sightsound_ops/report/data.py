@@ -7,7 +7,7 @@ one is drawn as "no data", never as an error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -115,6 +115,51 @@ class CategoryScore(BaseModel):
     strict_accuracy: float | None = Field(None, ge=0.0, le=1.0)
 
 
+class Robustness(BaseModel):
+    """One model's shortcut checks (an evaluation with ``choice_rotations`` and/or ``silent_audio``)."""
+
+    rotated_questions: int | None = Field(None, description="Questions asked under every rotation of their choices.")
+    rotated_accuracy: float | None = Field(None, ge=0.0, le=1.0, description="Lenient, over all asked items.")
+    rotated_interval: Bounds | None = None
+    consistency: float | None = Field(None, ge=0.0, le=1.0,
+                                      description="Share answered with the same choice under every rotation.")
+    consistency_interval: Bounds | None = None
+    silent_questions: int | None = Field(None, description="Questions asked with audio and with silence.")
+    without_audio: float | None = Field(None, ge=0.0, le=1.0,
+                                        description="Share answered right with silence (answerable without audio).")
+    without_audio_interval: Bounds | None = None
+    needs_audio_n: int | None = None
+    needs_audio_accuracy: float | None = Field(None, ge=0.0, le=1.0,
+                                               description="Lenient accuracy on the questions that need audio.")
+    needs_audio_interval: Bounds | None = None
+
+    @classmethod
+    def from_results(cls, results: dict[str, Any]) -> Robustness | None:
+        """From an evaluation's ``results`` (the API's JSON); None when neither check was asked for."""
+        rotations, silent = results.get("rotations"), results.get("audio_contribution")
+        if not rotations and not silent:
+            return None
+
+        def bounds(group: dict[str, Any]) -> Bounds | None:
+            interval = group.get("interval")
+            return None if not interval else (float(interval["low"]), float(interval["high"]))
+
+        found = cls()
+        if rotations:
+            found.rotated_questions = rotations["questions"]
+            found.rotated_accuracy, found.rotated_interval = rotations["items"]["accuracy"], bounds(rotations["items"])
+            found.consistency = rotations["consistent"]["accuracy"]
+            found.consistency_interval = bounds(rotations["consistent"])
+        if silent:
+            found.silent_questions = silent["questions"]
+            found.without_audio = silent["without_audio"]["accuracy"]
+            found.without_audio_interval = bounds(silent["without_audio"])
+            found.needs_audio_n = silent["needs_audio"]["n"]
+            found.needs_audio_accuracy = silent["needs_audio"]["accuracy"]
+            found.needs_audio_interval = bounds(silent["needs_audio"])
+        return found
+
+
 class ModelEvaluation(BaseModel):
     """One model's accuracy on the test questions, overall and per category: lenient (``overall_accuracy``)
     and strict (a well-formed ``<answer>X</answer>`` only), each with its 95% bootstrap interval."""
@@ -128,6 +173,7 @@ class ModelEvaluation(BaseModel):
     strict_interval: Bounds | None = None
     unanswered: int | None = None
     per_category: dict[str, CategoryScore] = Field(default_factory=dict)
+    robustness: Robustness | None = Field(None, description="Choice-order and audio-contribution checks, if run.")
 
 
 class PairedDifference(BaseModel):
@@ -183,6 +229,32 @@ class ReportData(BaseModel):
 
     def random_models(self) -> list[ModelUsed]:
         return [m for m in self.environment.models if m.weights == "random"]
+
+
+ROBUSTNESS_HEADER = ["model", "rotated questions", "accuracy over all rotations", "answered consistently",
+                     "silent questions", "answerable without audio", "accuracy where audio is needed (n)"]
+
+
+def robustness_rows(data: ReportData, cell: Callable[[float | None, Bounds | None], str]) -> list[list[str]]:
+    """One row per model that ran a shortcut check; ``cell(value, bounds)`` formats a share with its interval."""
+    rows = []
+    for e in data.evaluations:
+        r = e.robustness
+        if r is None:
+            continue
+        needs = "–" if r.needs_audio_n is None else f"{cell(r.needs_audio_accuracy, r.needs_audio_interval)} " \
+                                                    f"({r.needs_audio_n})"
+        rows.append([e.model_label, "–" if r.rotated_questions is None else str(r.rotated_questions),
+                     cell(r.rotated_accuracy, r.rotated_interval), cell(r.consistency, r.consistency_interval),
+                     "–" if r.silent_questions is None else str(r.silent_questions),
+                     cell(r.without_audio, r.without_audio_interval), needs])
+    return rows
+
+
+ROBUSTNESS_NOTE = ("Shortcut checks: each question asked under every rotation of its choices (consistent: the same "
+                   "underlying choice every time), and once more with silent audio of the same duration (answerable "
+                   "without audio: right with silence; the accuracy where audio is needed is over the others). "
+                   "Lenient readings, 95% bootstrap intervals.")
 
 
 def noise_statement(data: ReportData) -> list[str]:

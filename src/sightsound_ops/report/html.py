@@ -11,7 +11,14 @@ from html import escape
 
 from sightsound_ops.report import plots
 from sightsound_ops.report.cost import DATASET_HEADER, cost_rows, dataset_rows
-from sightsound_ops.report.data import ReportData, TrainingCurve, noise_statement
+from sightsound_ops.report.data import (
+    ROBUSTNESS_HEADER,
+    ROBUSTNESS_NOTE,
+    ReportData,
+    TrainingCurve,
+    noise_statement,
+    robustness_rows,
+)
 
 NO_DATA = '<p class="no-data">no data</p>'
 STYLE = """
@@ -121,6 +128,9 @@ def evaluation_section(data: ReportData) -> str:
         parts.append(table(["a", "b", "measure", "n shared", "b − a (points)", "95% interval", "McNemar p",
                             "verdict"], pair_rows))
         parts.append("".join(f"<p>{escape(line)}</p>" for line in noise_statement(data)))
+    shortcuts = robustness_rows(data, _with_bounds)
+    if shortcuts:
+        parts += [table(ROBUSTNESS_HEADER, shortcuts), f"<p>{escape(ROBUSTNESS_NOTE)}</p>"]
     return "".join(parts)
 
 

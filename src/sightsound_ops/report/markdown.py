@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sightsound_ops.report.cost import cost_rows
-from sightsound_ops.report.data import ReportData, noise_statement
+from sightsound_ops.report.data import (
+    ROBUSTNESS_HEADER,
+    ROBUSTNESS_NOTE,
+    ReportData,
+    noise_statement,
+    robustness_rows,
+)
 from sightsound_ops.report.html import percent
 
 
@@ -67,6 +73,9 @@ def _evaluations(data: ReportData) -> str:
         parts.append(f"Intervals: {data.interval_method}. Strict: only a well-formed `<answer>X</answer>` counts; "
                      "lenient: an answer read however it can be (never inside `<think>`, never a hedge).")
     parts += _pairs(data)
+    shortcuts = robustness_rows(data, lambda value, interval: f"{percent(value)} {bounds(interval)}".strip())
+    if shortcuts:
+        parts += [md_table(ROBUSTNESS_HEADER, shortcuts), ROBUSTNESS_NOTE]
     return "\n\n".join(parts)
 
 

@@ -24,7 +24,13 @@ from sightsound.evaluation.items import item_outcome
 from sightsound.registry import TEACHER
 from sightsound.web import ProblemError, problem_openapi_responses
 from sightsound_api.deps import SessionDep, SettingsDep, scope
-from sightsound_api.evaluation_checks import check_generation, evaluated_model, question_count
+from sightsound_api.evaluation_checks import (
+    ask_count,
+    check_generation,
+    check_robustness,
+    evaluated_model,
+    question_count,
+)
 from sightsound_api.evaluation_schemas import EvaluationItemOut, EvaluationItemPage, EvaluationPage, EvaluationReport
 from sightsound_api.idempotency import first_of_key, replay
 from sightsound_api.pagination import decode_cursor, encode_cursor, newest_first_page
@@ -74,7 +80,8 @@ def create_evaluation(
         return evaluation_out(existing)
     model = evaluated_model(session, settings, body.model)
     max_new_tokens, batch_size = check_generation(settings, body)
-    total = question_count(session, body, teacher=model.ref == TEACHER)
+    check_robustness(session, body, teacher=model.ref == TEACHER)
+    total = ask_count(session, body, question_count(session, body, teacher=model.ref == TEACHER))
     evaluation_id = uuid.uuid4()
     evaluation = Evaluation(
         id=evaluation_id,
@@ -84,7 +91,10 @@ def create_evaluation(
         benchmark=body.benchmark,
         split=body.split,
         settings=EvaluationSettings(categories=body.categories, limit=body.limit, max_new_tokens=max_new_tokens,
-                                    batch_size=batch_size, request=wanted).model_dump(mode="json"),
+                                    batch_size=batch_size, choice_rotations=body.choice_rotations,
+                                    silent_audio=body.silent_audio,
+                                    label_audio_contribution=body.label_audio_contribution,
+                                    request=wanted).model_dump(mode="json"),
         state=RunState.queued,
         progress=EvaluationProgress(done=0, total=total).model_dump(mode="json"),
         results={},
@@ -142,10 +152,12 @@ def _ids(text: str) -> list[uuid.UUID]:
 
 
 def item_scores(session: SessionDep, evaluation: EvaluationOut) -> ItemScores:
-    """Question id -> (right leniently, right strictly) of every item of ``evaluation`` (for pairing)."""
+    """Question id -> (right leniently, right strictly) of every item of ``evaluation`` asked as given (for
+    pairing; the rotated and silent asks of a robustness check are not paired)."""
     rows = session.execute(select(EvaluationItem, Question.choices)
                            .join(Question, Question.id == EvaluationItem.question_id)
-                           .where(EvaluationItem.evaluation_id == evaluation.id)).all()
+                           .where(EvaluationItem.evaluation_id == evaluation.id, EvaluationItem.rotation == 0,
+                                  EvaluationItem.silent.is_(False))).all()
     teacher = evaluation.model_ref == TEACHER
     scores = {}
     for item, choices in rows:
@@ -194,13 +206,18 @@ def get_evaluation(evaluation_id: uuid.UUID, session: SessionDep) -> EvaluationO
 
 
 @router.get("/{evaluation_id}/items", dependencies=[scope("read")], response_model=EvaluationItemPage,
-            summary="The questions of an evaluation as the model answered them, in answer order",
+            summary="The questions of an evaluation as the model answered them (every ask: rotations, silence), "
+                    "in answer order",
             responses=problem_openapi_responses(400, 404, 422))
 def list_evaluation_items(
     evaluation_id: uuid.UUID,
     session: SessionDep,
     correct: Annotated[bool | None, Query(description="Only right (true) or wrong (false) answers.")] = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
+    rotation: Annotated[int | None, Query(ge=0, le=3, description="Only asks under this rotation (0: as given).")]
+    = None,
+    silent: Annotated[bool | None, Query(description="Only asks with silent audio (true) or with the clip's audio "
+                                                     "(false).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> EvaluationItemPage:
@@ -211,13 +228,18 @@ def list_evaluation_items(
         stmt = stmt.where(EvaluationItem.correct == correct)
     if category is not None:
         stmt = stmt.where(EvaluationItem.category == category)
+    if rotation is not None:
+        stmt = stmt.where(EvaluationItem.rotation == rotation)
+    if silent is not None:
+        stmt = stmt.where(EvaluationItem.silent.is_(silent))
     if cursor is not None:
         stmt = stmt.where(EvaluationItem.id > decode_cursor(cursor))
     rows = session.execute(stmt).all()
     page = rows[:limit]
     items = [EvaluationItemOut(
         id=item.id, question_id=item.question_id, question=question.text, choices=[str(c) for c in question.choices],
-        category=item.category, gold_index=question.answer_index, predicted_index=item.predicted_index,
+        rotation=item.rotation, silent=item.silent, category=item.category, gold_index=question.answer_index,
+        predicted_index=item.predicted_index,
         correct=item.correct, output=item.output, parse_error=item.parse_error, latency_ms=item.latency_ms,
         created_at=item.created_at) for item, question in page]
     next_cursor = encode_cursor(page[-1][0].id) if len(rows) > limit else None

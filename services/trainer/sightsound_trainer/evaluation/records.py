@@ -2,15 +2,16 @@
 
 As for training runs, a worker holds a session-level advisory lock on the evaluation while it works on it:
 a redelivered message finds the lock taken and leaves it alone, and an evaluation whose worker died has a
-free lock and is taken again. Items are unique per (evaluation, question) and upserted, so an evaluation
-taken again answers only the questions that have no item yet and never writes a duplicate row.
+free lock and is taken again. Items are unique per (evaluation, question, rotation, silent) and upserted, so an
+evaluation taken again asks only what has no item yet and never writes a duplicate row. An evaluation with
+``label_audio_contribution`` writes its questions' weak / strong labels when it ends.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -124,15 +125,35 @@ def select_questions(settings: Settings, spec: EvaluationSpec) -> list[QuestionR
                         frame_urls=[str(f) for f in r.frame_urls] if r.frame_urls else None) for r in rows]
 
 
-def answered_question_ids(settings: Settings, evaluation_id: uuid.UUID) -> set[uuid.UUID]:
+@dataclass(frozen=True)
+class Ask:
+    """One way of asking a question: its choices rotated by ``rotation`` (0: as given), with its clip's audio or
+    with ``silent`` audio of the same duration."""
+
+    question: QuestionRow
+    rotation: int = 0
+    silent: bool = False
+
+    @property
+    def key(self) -> AskKey:
+        return self.question.id, self.rotation, self.silent
+
+
+#: (question id, rotation, silent): what an evaluation item is unique by within its evaluation.
+AskKey = tuple[uuid.UUID, int, bool]
+
+
+def answered_asks(settings: Settings, evaluation_id: uuid.UUID) -> set[AskKey]:
     with session_scope(settings.database_url) as session:
-        return set(session.scalars(select(EvaluationItem.question_id)
-                                   .where(EvaluationItem.evaluation_id == evaluation_id)))
+        rows = session.execute(select(EvaluationItem.question_id, EvaluationItem.rotation, EvaluationItem.silent)
+                               .where(EvaluationItem.evaluation_id == evaluation_id)).all()
+    return {(r.question_id, int(r.rotation), bool(r.silent)) for r in rows}
 
 
 @dataclass(frozen=True)
 class ItemRow:
-    """An answer about to be stored (one ``evaluation_items`` row)."""
+    """An answer about to be stored (one ``evaluation_items`` row); ``predicted_index`` is the underlying choice
+    (mapped back from the letters of a rotated ask)."""
 
     question_id: uuid.UUID
     category: str | None
@@ -141,6 +162,8 @@ class ItemRow:
     output: str
     parse_error: str | None
     latency_ms: float
+    rotation: int = 0
+    silent: bool = False
 
 
 def save_batch(settings: Settings, evaluation_id: uuid.UUID, items: Sequence[ItemRow],
@@ -149,12 +172,13 @@ def save_batch(settings: Settings, evaluation_id: uuid.UUID, items: Sequence[Ite
     with session_scope(settings.database_url) as session:
         if items:
             stmt = insert(EvaluationItem).values([
-                {"evaluation_id": evaluation_id, "question_id": i.question_id, "category": i.category,
+                {"evaluation_id": evaluation_id, "question_id": i.question_id, "rotation": i.rotation,
+                 "silent": i.silent, "category": i.category,
                  "predicted_index": i.predicted_index, "correct": i.correct, "output": i.output,
                  "parse_error": i.parse_error, "latency_ms": i.latency_ms} for i in items
             ])
             stmt = stmt.on_conflict_do_update(
-                constraint="uq_evaluation_items_question",
+                constraint="uq_evaluation_items_ask",
                 set_={name: stmt.excluded[name] for name in
                       ("category", "predicted_index", "correct", "output", "parse_error", "latency_ms")},
             )
@@ -184,6 +208,8 @@ class StoredItem:
     output: str
     parse_error: str | None
     latency_ms: float
+    rotation: int = 0
+    silent: bool = False
 
 
 def stored_items(settings: Settings, evaluation_id: uuid.UUID) -> list[StoredItem]:
@@ -196,7 +222,25 @@ def stored_items(settings: Settings, evaluation_id: uuid.UUID) -> list[StoredIte
         ).all()
     return [StoredItem(question_id=item.question_id, category=item.category, choices=[str(c) for c in choices],
                        predicted_index=item.predicted_index, correct=item.correct, output=item.output,
-                       parse_error=item.parse_error, latency_ms=item.latency_ms) for item, choices in rows]
+                       parse_error=item.parse_error, latency_ms=item.latency_ms, rotation=item.rotation,
+                       silent=item.silent) for item, choices in rows]
+
+
+LABEL_CHUNK = 1000
+
+
+def label_questions(settings: Settings, evaluation_id: uuid.UUID, labels: Mapping[uuid.UUID, str]) -> int:
+    """Store each question's audio contribution (``weak`` / ``strong``) as measured by ``evaluation_id``
+    (overwriting an earlier evaluation's label); how many questions were labelled."""
+    by_label: dict[str, list[uuid.UUID]] = {}
+    for question_id, label in labels.items():
+        by_label.setdefault(label, []).append(question_id)
+    with session_scope(settings.database_url) as session:
+        for label, ids in sorted(by_label.items()):
+            for start in range(0, len(ids), LABEL_CHUNK):
+                session.execute(update(Question).where(Question.id.in_(ids[start : start + LABEL_CHUNK]))
+                                .values(audio_contribution=label, audio_contribution_evaluation_id=evaluation_id))
+    return len(labels)
 
 
 def finish_evaluation(settings: Settings, evaluation_id: uuid.UUID, state: RunState, *,
