@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -349,6 +349,22 @@ class Settings(BaseSettings):
     # --- API ------------------------------------------------------------------------------------
     api_public_url: str = Field("http://127.0.0.1:8000", description="Base URL used in `Location` headers.")
 
+    # --- rate limits (README "Limits") ----------------------------------------------------------
+    rate_limits: Literal["on", "off"] = Field(
+        "on", description="Per-key request budgets on the API, counted in Redis (SIGHTSOUND_REDIS_URL); `off` only "
+        "for pipeline benchmarks (production refuses it). A Redis that does not answer lets requests through.",
+    )
+    rate_limit_read: str = Field(
+        "1200/minute", description="Budget of each API key for reads (GET, HEAD): `N/second|minute|hour|day` or "
+        "`N per M seconds`, several joined by `;` (e.g. `50/second;1200/minute`). Past it: 429 with `Retry-After`. "
+        "With `SIGHTSOUND_AUTH=off` the budget is per client IP.",
+    )
+    rate_limit_write: str = Field(
+        "120/minute", description="Budget of each API key for everything but reads (uploads, questions to the "
+        "student, datasets, training runs, evaluations, reviews, deploys): its own, smaller budget, since each costs "
+        "far more than a read. Same notation as SIGHTSOUND_RATE_LIMIT_READ.",
+    )
+
     # --- authentication (README "Security") -------------------------------------------------------
     auth: Literal["on", "off"] = Field(
         "on",
@@ -369,6 +385,18 @@ class Settings(BaseSettings):
         None, description="Bearer token that may read `/metrics` only (a Prometheus scraper); API keys with the "
         "`read` scope (or the service token, on internal services) work too."
     )
+
+    @field_validator("rate_limit_read", "rate_limit_write")
+    @classmethod
+    def _rate_limit_notation(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate limit: write `N/second|minute|hour|day` or `N per M seconds`, "
+                             "several joined by `;`") from exc
+        return value
 
     def env(self) -> dict[str, str | None]:
         """These settings as ``SIGHTSOUND_*`` variables, secrets included (for processes this one starts);
@@ -393,6 +421,8 @@ class Settings(BaseSettings):
             if _database_password(self.database_url) in COMPOSE_DEFAULT_PASSWORDS:
                 raise ValueError("the database password is the compose default; set POSTGRES_PASSWORD (and with it "
                                  "SIGHTSOUND_DATABASE_URL) to a secret of your own")
+            if self.rate_limits == "off":
+                raise ValueError("SIGHTSOUND_RATE_LIMITS=off is for benchmarks; production keeps per-key rate limits")
             token = self.service_token.get_secret_value()
             if len(token) < MIN_PRODUCTION_SECRET or token in COMPOSE_DEFAULT_PASSWORDS:
                 raise ValueError(f"SIGHTSOUND_SERVICE_TOKEN must be a random secret of at least "

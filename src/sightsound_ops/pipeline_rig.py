@@ -199,6 +199,9 @@ def rig_env(database_url: str, redis_url: str, media_root: Path, **extra: str) -
         "SIGHTSOUND_FRAME_MAX_SIDE": "112",
         "SIGHTSOUND_TRACES_PER_QUESTION": "4",
         "SIGHTSOUND_TASK_RETRY_BACKOFF_S": "0.5",
+        # The rig measures the pipeline: one key uploads hundreds of clips a minute, past any sane per-key budget.
+        "SIGHTSOUND_RATE_LIMIT_WRITE": "100000/minute",
+        "SIGHTSOUND_RATE_LIMIT_READ": "100000/minute",
         "HF_HUB_OFFLINE": "1",
         "OMP_NUM_THREADS": "1",
         **extra,

@@ -76,3 +76,60 @@ def test_the_student_services_errors_are_mapped(api: TestClient, upstream_status
     response = ask(api)
     assert response.status_code == status, response.text
     assert words in response.json()["detail"]
+
+
+@pytest.fixture()
+def busy_student(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
+    """The real student service (uvicorn on a loopback port) with its queue full: one request is admitted and
+    held (``student_max_waiting=0``), so every other request is its 429 with ``Retry-After``."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from sightsound_student.app import create_app as create_student
+
+    local = settings.model_copy(update={"media_root": tmp_path / "media", "student_base_models": ["tiny-random"],
+                                        "student_max_waiting": 0})
+    app = create_student(local)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        with app.state.pool._admitted():  # the one request the queue holds
+            yield f"http://127.0.0.1:{port}", local
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_a_busy_student_is_a_429_with_its_retry_after_on_every_proxied_route(
+        auth_headers: dict[str, str], busy_student: tuple[str, Settings]) -> None:
+    """Finding (issue 12): the student's 429 (queue full) reached callers as another status without
+    ``Retry-After``, so clients could not back off as told. The API passes it through, on both routes."""
+    import base64
+
+    student_url, local = busy_student
+    token = {"Authorization": f"Bearer {local.service_token.get_secret_value()}"}
+    direct = httpx.post(f"{student_url}/v1/chat/completions", headers=token,
+                        json={"model": "base:tiny-random", "messages": [{"role": "user", "content": [
+                            {"type": "text", "text": QUESTION},
+                            {"type": "input_audio", "input_audio": {"data": base64.b64encode(wav()).decode(),
+                                                                    "format": "wav"}}]}]})
+    assert direct.status_code == 429 and int(direct.headers["retry-after"]) >= 1, direct.text  # the student's own
+    with TestClient(create_app(local.model_copy(update={"student_url": student_url})), headers=auth_headers) as api:
+        upload = ask(api)
+        assert upload.status_code == 429, upload.text
+        assert upload.headers["retry-after"] == direct.headers["retry-after"]
+        assert upload.headers["content-type"].startswith("application/problem+json")
+        assert "busy" in upload.json()["detail"]
+        chat = api.post("/v1/chat/completions", json={"model": "base:tiny-random", "messages": [{
+            "role": "user", "content": [
+                {"type": "text", "text": QUESTION},
+                {"type": "input_audio", "input_audio": {"data": base64.b64encode(wav()).decode(), "format": "wav"}}]}]})
+        assert chat.status_code == 429, chat.text
+        assert chat.headers["retry-after"] == direct.headers["retry-after"]
+        assert "busy" in chat.json()["error"]["message"]

@@ -11,6 +11,7 @@ from sightsound.web import ServiceMetrics, install_problem_handlers
 from sightsound_api.console.install import install_console
 from sightsound_api.deps import scope
 from sightsound_api.metrics import PipelineCollector
+from sightsound_api.rate_limits import install_rate_limits
 from sightsound_api.routes import (
     checkpoints,
     clips,
@@ -24,7 +25,7 @@ from sightsound_api.routes import (
     traces,
     training_runs,
 )
-from sightsound_api.security import document_scopes, install_auth
+from sightsound_api.security import OPENAI_PATHS, PUBLIC_PATHS, document_scopes, install_auth
 from sightsound_api.uploads import body_caps
 
 DESCRIPTION = """
@@ -39,7 +40,8 @@ real audio, and accepted traces become training data: snapshot them into a versi
 Every route but `/healthz` and `/readyz` needs an API key (`Authorization: Bearer <key>` or `X-API-Key`) whose
 scopes grant the route's scope: `read`, `submit` (clips, asking the student), `train` (datasets, training runs,
 evaluations) or `admin` (all, and deploying checkpoints, cancelling runs). No key: 401; a missing scope: 403
-naming it. Operators create keys with `sightsound keys create --name NAME --scopes read,submit`.
+naming it. Operators create keys with `sightsound keys create --name NAME --scopes read,submit`. Each key has a
+budget of reads and one of other requests per time window; past it the answer is 429 with `Retry-After`.
 """
 
 
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.dispatcher = Dispatcher(settings)
     install_problem_handlers(app)
+    # Before the gate, so it sits inside it: a key's budget is spent after the key is known (issue 12, rate limits).
+    install_rate_limits(app, settings, exempt_paths=PUBLIC_PATHS, openai_paths=OPENAI_PATHS)
     install_auth(app, settings)
     metrics = ServiceMetrics("api")
     metrics.registry.register(PipelineCollector(settings))

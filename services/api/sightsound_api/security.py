@@ -79,14 +79,14 @@ def route_scopes(route: Any) -> list[str]:
 
 def document_scopes(app: FastAPI) -> None:
     """Each operation of the OpenAPI says its scope (description and ``x-required-scope``) and documents the
-    401 and 403 answers."""
+    401, 403 and 429 (rate limit) answers."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         spec = build()
-        refusals = problem_openapi_responses(401, 403)
+        refusals = problem_openapi_responses(401, 403, 429)
         for route in served_routes(app):
             scopes = route_scopes(route) if route.include_in_schema else []
             if not scopes:

@@ -18,11 +18,13 @@ TRANSIENT_STATUSES = RETRYABLE_STATUSES  # the platform's one retry policy (sigh
 class ServiceError(Exception):
     """A call to another service failed."""
 
-    def __init__(self, service: str, message: str, status: int | None = None) -> None:
+    def __init__(self, service: str, message: str, status: int | None = None, *,
+                 retry_after: str | None = None) -> None:
         super().__init__(f"{service}: {message}")
         self.service = service
         self.status = status
         self.message = message
+        self.retry_after = retry_after  # the service's Retry-After header (a 429 or 503), to pass on as it said
 
 
 class TransientServiceError(ServiceError):
@@ -79,7 +81,8 @@ class ServiceClient:
         except httpx.TransportError as exc:
             raise TransientServiceError(self.service, f"{type(exc).__name__}: {exc}") from exc
         if response.status_code in TRANSIENT_STATUSES:
-            raise TransientServiceError(self.service, _detail(response), response.status_code)
+            raise TransientServiceError(self.service, _detail(response), response.status_code,
+                                        retry_after=response.headers.get("retry-after"))
         if response.status_code >= 400:
             raise ServiceRejectedError(self.service, _detail(response), response.status_code)
         return response_type.model_validate(response.json())

@@ -31,6 +31,8 @@ from sightsound_api.student_schemas import StoredAudioOut, StudentUploadAnswer
 
 router = APIRouter(tags=["student"])
 
+#: Headers of the student's answer the proxied routes pass on (a busy student's 429 says when to retry).
+PASSED_HEADERS = ("retry-after",)
 #: Room for multipart framing and the other form fields around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
 
@@ -75,6 +77,10 @@ def _ask(client: StudentClient, request: StudentAnswerRequest, settings: Setting
         if exc.status is None:
             raise ProblemError(503, f"the student service at {settings.student_url} does not answer ({exc.message}): "
                                     "it is down or still starting; retry shortly", kind="student-unavailable") from exc
+        if exc.status == 429:  # its queue is full: the caller should back off as the student said, not fail
+            busy = ProblemError(429, exc.message, kind="student-busy")
+            busy.headers = {"Retry-After": exc.retry_after} if exc.retry_after else None
+            raise busy from exc
         status = 503 if exc.status == 503 else 502
         raise ProblemError(status, f"the student service failed ({exc.status}): {exc.message}",
                            kind="student-failed") from exc
@@ -85,7 +91,7 @@ def _ask(client: StudentClient, request: StudentAnswerRequest, settings: Setting
     dependencies=[scope("submit")],
     response_model=StudentUploadAnswer,
     summary="Ask the student a question about an uploaded audio file or video",
-    responses=problem_openapi_responses(404, 413, 415, 422, 502, 503),
+    responses=problem_openapi_responses(404, 413, 415, 422, 429, 502, 503),
 )
 async def answer_upload(
     request: Request,
@@ -151,8 +157,9 @@ async def _proxy(request: Request, settings: Settings, client: StudentClient, me
         upstream = await run_in_threadpool(client.forward, method, path, body, request.headers.get("content-type"))
     except TransientServiceError as exc:
         return _openai_unavailable(settings, exc)
+    passed = {name: upstream.headers[name] for name in PASSED_HEADERS if name in upstream.headers}
     return Response(upstream.content, status_code=upstream.status_code,
-                    media_type=upstream.headers.get("content-type"))
+                    media_type=upstream.headers.get("content-type"), headers=passed)
 
 
 @router.post("/v1/chat/completions", summary="OpenAI chat completions with the student (proxied to the student "
