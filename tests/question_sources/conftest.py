@@ -61,3 +61,18 @@ def music_avqa_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def avqa_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """AVQA's videos are ``<video_name>.mp4``."""
     return _videos(tmp_path_factory.mktemp("avqa"), ["abcDEF12345_000030", "xyz-_98765a_000010"], seed=9300)
+
+
+@pytest.fixture(scope="session")
+def mmar_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder like MMAR's download: ``audio/<id>.wav`` beside ``MMAR-meta.json`` and ``MMAR-meta.jsonl``."""
+    root = tmp_path_factory.mktemp("mmar")
+    audio = root / "audio"
+    audio.mkdir()
+    entries = load_fixture("MMAR-meta.json")
+    for i, entry in enumerate(entries):
+        samples = Mix((Tone(415.0 + 71 * i, 1.2), Noise(1.2, 0.05, seed=9400 + i))).render(WAV_RATE)
+        soundfile.write(audio / Path(entry["audio_path"]).name, samples, WAV_RATE, subtype="PCM_16")
+    shutil.copy(FIXTURES / "MMAR-meta.json", root / "MMAR-meta.json")
+    (root / "MMAR-meta.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries))
+    return root

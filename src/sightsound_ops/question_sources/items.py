@@ -90,13 +90,40 @@ class EntryError(ValueError):
 
 
 def load_entries(path: str | Path) -> list[Any]:
-    """The JSON array of entries in ``path``; :class:`BenchmarkFormatError` when it is not one."""
+    """The JSON array of entries in ``path`` (or, for a ``.jsonl`` file, its lines: one JSON entry each);
+    :class:`BenchmarkFormatError` when it is neither."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BenchmarkFormatError(f"{path} is not UTF-8 text, so not a benchmark JSON file") from exc
+    if path.suffix.lower() == ".jsonl":
+        return parse_json_lines(text, str(path))
     return parse_entries(text, str(path))
+
+
+def parse_json_lines(text: str, name: str = "the file") -> list[Any]:
+    """The entries of a JSON Lines file: one JSON value per line, blank lines skipped.
+
+    >>> parse_json_lines('{"id": 1}\n\n{"id": 2}\n')
+    [{'id': 1}, {'id': 2}]
+    >>> parse_json_lines('{"id": 1}\n{"id": ')  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sightsound_ops.question_sources.items.BenchmarkFormatError: the file, line 2, is not valid JSON: ...
+    """
+    entries: list[Any] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise BenchmarkFormatError(f"{name}, line {number}, is not valid JSON: {exc.msg} at column {exc.colno} "
+                                       "(a .jsonl file holds one JSON entry per line)") from exc
+    if not entries:
+        raise BenchmarkFormatError(f"{name} holds no JSON lines: pass the benchmark's question file itself")
+    return entries
 
 
 def parse_entries(text: str, name: str = "the file") -> list[Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sightsound_ops.question_sources import avqa, mmau, music_avqa, synthetic
+from sightsound_ops.question_sources import avqa, mmar, mmau, music_avqa, synthetic
 from sightsound_ops.question_sources.items import ParsedBenchmark
 
 Parser = Callable[[list[Any], Path], ParsedBenchmark]
@@ -28,6 +28,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     for b in (
         Benchmark(mmau.NAME, mmau.parse, "audio", "mmau-test-mini.json", "audio_id",
                   "<media_dir>/<audio_id> or <media_dir>/<audio file name>"),
+        Benchmark(mmar.NAME, mmar.parse, "audio", "MMAR-meta.json or MMAR-meta.jsonl", "audio_path",
+                  "<media_dir>/<audio_path> or <media_dir>/<audio file name>"),
         Benchmark(music_avqa.NAME, music_avqa.parse, "video", "avqa-test.json", "video_id",
                   "<media_dir>/<video_id>.mp4"),
         Benchmark(avqa.NAME, avqa.parse, "video", "val_qa.json", "video_name", "<media_dir>/<video_name>.mp4"),
