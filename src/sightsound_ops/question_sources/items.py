@@ -103,7 +103,7 @@ def load_entries(path: str | Path) -> list[Any]:
 
 
 def parse_json_lines(text: str, name: str = "the file") -> list[Any]:
-    """The entries of a JSON Lines file: one JSON value per line, blank lines skipped.
+    r"""The entries of a JSON Lines file: one JSON value per line, blank lines skipped.
 
     >>> parse_json_lines('{"id": 1}\n\n{"id": 2}\n')
     [{'id': 1}, {'id': 2}]
