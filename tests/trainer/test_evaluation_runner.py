@@ -7,20 +7,31 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from sightsound.answers import parse_answer
 from sightsound.clients.base import ServiceRejectedError, TransientServiceError
 from sightsound.config import Settings
-from sightsound.contracts.evaluation import NOT_ASKED, EvaluationResults, EvaluationSettings
+from sightsound.contracts.evaluation import NOT_ASKED, EvaluationOut, EvaluationResults, EvaluationSettings
 from sightsound.contracts.teacher import Consensus, ReasonRequest, ReasonResponse, SamplingParams, TeacherTrace
-from sightsound.db.models import Evaluation, EvaluationItem, RunState, Split
+from sightsound.db.models import Evaluation, EvaluationItem, Question, RunState, Split
 from sightsound.db.session import session_scope
+from sightsound.evaluation.report import render_markdown
 from sightsound.evaluation.teacher import SKIP_CHOICES, SKIP_NO_FRAMES
 from sightsound_trainer.evaluation.records import evaluation_lock
 from sightsound_trainer.evaluation.runner import execute_evaluation
-from tests.trainer.evaluation_bench import BenchQuestion, insert_benchmark, insert_checkpoint, two_categories
+from tests.trainer.evaluation_bench import (
+    CHOICES,
+    BenchQuestion,
+    insert_benchmark,
+    insert_checkpoint,
+    tone,
+    two_categories,
+)
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +231,108 @@ def test_a_base_model_no_longer_served_fails_with_the_reason(settings: Settings,
     with session_scope(settings.database_url) as session:
         assert session.scalar(select(func.count()).select_from(EvaluationItem)
                               .where(EvaluationItem.evaluation_id == evaluation_id)) == 0
+
+
+# --- shortcut checks: choice rotations and silent audio ----------------------------------------------------
+
+
+def test_rotations_move_the_letters_and_map_the_teachers_answers_back(settings: Settings, bench: str) -> None:
+    """The fake teacher says A on every tone question whatever the order: under rotation r, A is the underlying
+    choice r, so it is right only as given and never consistent."""
+    teacher = FakeTeacher()
+    evaluation_id = new_evaluation(settings, "teacher", bench, choice_rotations=True)
+    assert execute_evaluation(settings, evaluation_id, teacher) == RunState.succeeded
+    assert len(teacher.calls) == 16  # 4 askable questions x 4 rotations
+    shown = {tuple(c.choices) for c in teacher.calls}
+    assert shown == {tuple(CHOICES[r:] + CHOICES[:r]) for r in range(4)}
+    evaluation = row(settings, evaluation_id)
+    assert evaluation.progress["done"] == evaluation.progress["total"] == 16
+    results = EvaluationResults.model_validate(evaluation.results)
+    assert results.overall.n == 4 and results.overall.correct == 2  # the ordinary results: the asks as given
+    rotations = results.rotations
+    assert rotations is not None and results.audio_contribution is None
+    assert rotations.questions == 4 and (rotations.items.n, rotations.items.correct) == (16, 2)
+    assert rotations.consistent.correct == 0 and rotations.all_correct.correct == 0
+    stored = items(settings, evaluation_id)
+    tone_answers = {(i.question_id, i.rotation): i.predicted_index for i in stored if i.category == "tones"}
+    assert {rotation: index for (_, rotation), index in tone_answers.items()} == {0: 0, 1: 1, 2: 2, 3: 3}
+    assert all(i.correct == (i.rotation == 0) for i in stored if i.category == "tones")
+    # Items of the ordinary asks pair with another evaluation; the report says what the rotations found.
+    markdown = render_markdown(EvaluationOut.model_validate(evaluation))
+    assert "## Choice order (every rotation of the choices)" in markdown
+    assert "| **answered consistently** (same choice under every rotation) | 0.0% (0/4)" in markdown
+
+
+def test_the_tiny_student_with_rotations_and_silent_audio_labels_its_questions(
+    settings: Settings, bench: str
+) -> None:
+    """The tiny RANDOM student (its accuracies mean nothing) asked every question under each rotation and once
+    with silence: one item per ask, the blocks' counts add up, every asked question labelled weak or strong."""
+    served = settings.model_copy(update={"student_base_models": ["tiny-random"], "student_device": "cpu"})
+    evaluation_id = new_evaluation(served, "base:tiny-random", bench, choice_rotations=True, silent_audio=True,
+                                   label_audio_contribution=True)
+    assert execute_evaluation(served, evaluation_id) == RunState.succeeded, row(served, evaluation_id).error
+    evaluation = row(served, evaluation_id)
+    # 6 questions: 5 of 4 choices, 1 of 2; each as given and rotated (22 asks) and once silent (6 more).
+    assert evaluation.progress["done"] == evaluation.progress["total"] == 28
+    stored = items(served, evaluation_id)
+    assert len(stored) == 28 and len({(i.question_id, i.rotation, i.silent) for i in stored}) == 28
+    assert sum(i.silent for i in stored) == 6 and all(i.rotation == 0 for i in stored if i.silent)
+    results = EvaluationResults.model_validate(evaluation.results)
+    assert results.overall.n == 6
+    rotations, silent = results.rotations, results.audio_contribution
+    assert rotations is not None and silent is not None
+    assert rotations.questions == 6 and rotations.items.n == 22
+    assert 0 <= rotations.consistent.correct <= 6 and rotations.items.interval is not None
+    assert silent.questions == 6 and silent.not_asked == 0 and silent.labelled == 6
+    assert silent.needs_audio.n == 6 - silent.without_audio.correct
+    assert silent.needs_audio.n + silent.weak_with_audio.n == 6
+    with session_scope(served.database_url) as session:
+        labels = dict(session.execute(select(Question.id, Question.audio_contribution).where(
+            Question.id.in_({i.question_id for i in stored}))).all())
+        sources = set(session.scalars(select(Question.audio_contribution_evaluation_id)
+                                      .where(Question.id.in_(labels))))
+    weak = {i.question_id for i in stored if i.silent and i.correct}
+    assert labels == {q: "weak" if q in weak else "strong" for q in labels} and sources == {evaluation_id}
+    assert all(i.output for i in stored)  # the random student said something to every ask
+    markdown = render_markdown(EvaluationOut.model_validate(evaluation))
+    assert "answered consistently" in markdown and "answerable without audio" in markdown
+    assert "Labelled 6 questions' audio contribution" in markdown
+    # Asked again (a redelivery after a crash), nothing is asked twice.
+    with session_scope(served.database_url) as session:
+        session.execute(delete(EvaluationItem).where(EvaluationItem.evaluation_id == evaluation_id,
+                                                     EvaluationItem.silent.is_(True)))
+        session.execute(update(Evaluation).where(Evaluation.id == evaluation_id)
+                        .values(state=RunState.running, results={}))
+    assert execute_evaluation(served, evaluation_id) == RunState.succeeded
+    again = items(served, evaluation_id)
+    assert len(again) == 28 and {i.id for i in again if not i.silent} == {i.id for i in stored if not i.silent}
+
+
+def test_the_student_is_shown_rotated_choices_and_silence_of_the_clips_length(
+    bench: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What reaches the student's answer(): the rotated choices, and for a silent ask zeros as long as the decoded
+    clip (the same feature path as the heard ask); its letter is mapped back to the underlying choice."""
+    from sightsound_student_model.inference import Answer
+    from sightsound_trainer.evaluation import answerers
+    from sightsound_trainer.evaluation.records import Ask, QuestionRow
+
+    seen: list[Any] = []
+
+    def fake_answer(loaded: object, queries: list[Any], **_: object) -> list[Answer]:
+        seen.extend(queries)
+        return [Answer("<answer>B</answer>", parse_answer("<answer>B</answer>", q.choices), 1, 1, 1.0)
+                for q in queries]
+
+    monkeypatch.setattr(answerers, "answer", fake_answer)
+    audio = tone(Path(settings.media_root) / "rotation-probe.wav", 440.0)
+    q = QuestionRow(uuid.uuid4(), "What is heard?", list(CHOICES), 0, "tones", audio.as_uri(), None)
+    rows = answerers.StudentAnswerer(object(), 8).answer(  # type: ignore[arg-type]
+        [Ask(q, 0), Ask(q, 1), Ask(q, 3), Ask(q, 0, silent=True)])
+    assert [list(x.choices) for x in seen] == [CHOICES, CHOICES[1:] + CHOICES[:1], CHOICES[3:] + CHOICES[:3], CHOICES]
+    heard, silent = seen[0].waveform, seen[3].waveform
+    assert np.abs(heard).max() > 0.1 and silent.shape == heard.shape and not silent.any()
+    # "B" is choice 1 as given, choice 2 under rotation 1, choice 0 under rotation 3.
+    assert [(r.rotation, r.silent, r.predicted_index, r.correct) for r in rows] == [
+        (0, False, 1, False), (1, False, 2, False), (3, False, 0, True), (0, True, 1, False)]
