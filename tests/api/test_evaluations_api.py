@@ -334,3 +334,60 @@ def test_the_openapi_documents_the_routes(client: TestClient) -> None:
                  "/v1/evaluations/{evaluation_id}/items", "/v1/evaluations/{evaluation_id}/report"):
         assert path in paths, path
     assert "202" in paths["/v1/evaluations"]["post"]["responses"]
+
+
+# --- shortcut checks -----------------------------------------------------------------------------------
+
+
+def test_rotations_and_silent_audio_are_recorded_and_count_their_asks(client: TestClient, bench: Bench) -> None:
+    response = client.post("/v1/evaluations", json={
+        "model": "base:tiny-random", "benchmark": bench.name, "choice_rotations": True, "silent_audio": True,
+        "label_audio_contribution": True})
+    assert response.status_code == 202, response.text
+    evaluation = response.json()
+    settings = evaluation["settings"]
+    assert (settings["choice_rotations"], settings["silent_audio"], settings["label_audio_contribution"]) == (
+        True, True, True)
+    # 5 test questions: 4 of 4 choices and 1 of 2, each under every rotation (18 asks) and once silent (5 more).
+    assert evaluation["progress"]["total"] == 23
+    limited = client.post("/v1/evaluations", json={"model": "base:tiny-random", "benchmark": bench.name,
+                                                   "choice_rotations": True, "limit": 2}).json()
+    assert limited["progress"]["total"] == 8
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    ({"model": "teacher", "silent_audio": True}, 422, ["silent_audio", "the teacher never hears the audio"]),
+    ({"label_audio_contribution": True}, 422, ["label_audio_contribution", "set silent_audio to true"]),
+    ({"choice_rotations": "sometimes"}, 422, ["choice_rotations", "valid boolean"]),
+    ({"silent_audio": 3}, 422, ["silent_audio"]),
+])
+def test_shortcut_checks_that_cannot_be_made_are_422_saying_why(client: TestClient, bench: Bench,
+                                                                 body: dict[str, Any], status: int,
+                                                                 words: list[str]) -> None:
+    problem(client.post("/v1/evaluations", json={"model": "base:tiny-random", "benchmark": bench.name, **body}),
+            status, *words)
+
+
+def test_rotated_and_silent_items_are_listed_apart_and_left_out_of_pairing(
+    client: TestClient, settings: Settings, bench: Bench
+) -> None:
+    evaluation_id = finished(settings, bench, "items", right={0, 1})
+    first = bench.question_ids[0]
+    with session_scope(settings.database_url) as session:
+        session.add_all([
+            EvaluationItem(evaluation_id=uuid.UUID(evaluation_id), question_id=first, rotation=1, silent=False,
+                           category="tones", predicted_index=0, correct=True, output="<answer>D</answer>",
+                           parse_error=None, latency_ms=1.0),
+            EvaluationItem(evaluation_id=uuid.UUID(evaluation_id), question_id=first, rotation=0, silent=True,
+                           category="tones", predicted_index=3, correct=False, output="<answer>D</answer>",
+                           parse_error=None, latency_ms=1.0)])
+    everything = client.get(f"/v1/evaluations/{evaluation_id}/items", params={"limit": 50}).json()["items"]
+    assert len(everything) == 6
+    rotated = client.get(f"/v1/evaluations/{evaluation_id}/items", params={"rotation": 1}).json()["items"]
+    assert [(i["rotation"], i["silent"], i["predicted_index"]) for i in rotated] == [(1, False, 0)]
+    silent = client.get(f"/v1/evaluations/{evaluation_id}/items", params={"silent": True}).json()["items"]
+    assert [(i["rotation"], i["silent"], i["correct"]) for i in silent] == [(0, True, False)]
+    problem(client.get(f"/v1/evaluations/{evaluation_id}/items", params={"rotation": 4}), 422, "rotation")
+    other = finished(settings, bench, "other", right={0})
+    compared = client.get("/v1/evaluations/compare", params={"ids": f"{evaluation_id},{other}"}).json()
+    assert {p["n"] for p in compared["pairs"]} == {4}  # the 4 questions as given, not 6 items
