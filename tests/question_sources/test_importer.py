@@ -264,7 +264,7 @@ def test_repeated_entry_is_reported_as_duplicate(settings: Settings, avqa_dir: P
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"benchmark": "mmau"}, "unknown benchmark 'mmau'; known: avqa, mmau-test-mini, music-avqa"),
+        ({"benchmark": "mmau"}, "unknown benchmark 'mmau'; known: avqa, mmar, mmau-test-mini, music-avqa"),
         ({"split": "dev"}, "split must be one of train, validation, test, got 'dev'"),
         ({"json_path": "missing.json"}, "is not a file: pass the benchmark's question file (mmau-test-mini.json)"),
         ({"media_dir": "nowhere"}, "is not a folder: pass the folder holding the media"),

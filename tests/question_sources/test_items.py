@@ -58,6 +58,6 @@ def test_registry_parses_each_fixture(name: str, fixture: str, media: str) -> No
 
 
 def test_unknown_benchmark_names_the_known_ones() -> None:
-    with pytest.raises(UnknownBenchmark, match="known: avqa, mmau-test-mini, music-avqa"):
+    with pytest.raises(UnknownBenchmark, match="known: avqa, mmar, mmau-test-mini, music-avqa"):
         get_benchmark("mmau-test")
     assert sorted(BENCHMARKS) == ["avqa", "mmau-test-mini", "music-avqa", "sightsound-synthetic"]
