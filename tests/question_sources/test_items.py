@@ -47,7 +47,7 @@ def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "fixture", "media"),
     [("mmau-test-mini", "mmau-test-mini.json", "audio"), ("music-avqa", "avqa-test.json", "video"),
-     ("avqa", "val_qa.json", "video")],
+     ("avqa", "val_qa.json", "video"), ("mmar", "MMAR-meta.json", "audio")],
 )
 def test_registry_parses_each_fixture(name: str, fixture: str, media: str) -> None:
     spec = get_benchmark(name)
@@ -60,4 +60,4 @@ def test_registry_parses_each_fixture(name: str, fixture: str, media: str) -> No
 def test_unknown_benchmark_names_the_known_ones() -> None:
     with pytest.raises(UnknownBenchmark, match="known: avqa, mmar, mmau-test-mini, music-avqa"):
         get_benchmark("mmau-test")
-    assert sorted(BENCHMARKS) == ["avqa", "mmau-test-mini", "music-avqa", "sightsound-synthetic"]
+    assert sorted(BENCHMARKS) == ["avqa", "mmar", "mmau-test-mini", "music-avqa", "sightsound-synthetic"]
