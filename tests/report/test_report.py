@@ -19,6 +19,7 @@ from sightsound_ops.report import (
     ModelUsed,
     PairedDifference,
     ReportData,
+    Robustness,
     StageTiming,
     TrainingCurve,
     VerdictCounts,
@@ -239,3 +240,25 @@ def test_the_cost_section_shows_tokens_and_seconds_per_accepted_trace_and_datase
     assert 'id="cost"' in page and "1,046.7" in page and "44.6%" in page and "cot v1 (cot)" in page
     assert "tokens per accepted trace | 1,046.7" in render_markdown_summary(data)
     assert 'id="cost"' not in render_html(ReportData())
+
+
+def test_shortcut_checks_are_a_table_in_both_reports() -> None:
+    """An evaluation's rotation and silent-audio results (the API's JSON) become one row per model."""
+    group = {"n": 4, "correct": 1, "accuracy": 0.25, "interval": {"low": 0.0, "high": 0.75}}
+    results = {"rotations": {"questions": 4, "items": {**group, "n": 16, "correct": 6, "accuracy": 0.375},
+                             "strict_items": group, "consistent": group, "strict_consistent": group,
+                             "all_correct": group},
+               "audio_contribution": {"questions": 4, "without_audio": {**group, "correct": 2, "accuracy": 0.5},
+                                      "strict_without_audio": group, "needs_audio": {**group, "n": 2},
+                                      "strict_needs_audio": group, "weak_with_audio": group}}
+    robustness = Robustness.from_results(results)
+    assert robustness is not None and robustness.consistency == 0.25 and robustness.without_audio == 0.5
+    assert Robustness.from_results({"overall": {}}) is None
+    data = full_data()
+    data.evaluations[0].robustness = robustness
+    markdown = render_markdown_summary(data)
+    assert "answered consistently" in markdown and "answerable without audio" in markdown
+    assert "| 4 | 37.5% [0.0, 75.0] | 25.0% [0.0, 75.0] | 4 | 50.0% [0.0, 75.0] | 25.0% [0.0, 75.0] (2) |" in markdown
+    page = render_html(data)
+    assert "answered consistently" in page and "50.0% [0.0, 75.0]" in page
+    assert "answered consistently" not in render_markdown_summary(full_data())  # no checks run: no table
