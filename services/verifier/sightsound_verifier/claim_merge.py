@@ -13,7 +13,20 @@ from sightsound.contracts.verifier import Claim
 from sightsound_verifier.claim_values import locatable
 
 #: Attributes that do not change what a claim says.
-_META = frozenset({"extracted_from", "hedged", "pattern_name", "rule", "source", "event", "kind", "version"})
+_META = frozenset(
+    {
+        "extracted_from",
+        "hedged",
+        "pattern_name",
+        "rule",
+        "source",
+        "event",
+        "kind",
+        "version",
+        "earlier_words",
+        "later_words",
+    }
+)
 
 
 def subject_of(claim: Claim) -> str:

@@ -376,7 +376,15 @@ def _order(sentence: str) -> Relation:
     if a is None or b is None or _subject(a) == _subject(b):
         return [], sentence
     earlier, later = (b, a) if word == "after" else (a, b)
-    pairs = {**_base(a, left), "order": f"{_subject(earlier)} before {_subject(later)}"}
+    words = (right, left) if word == "after" else (left, right)
+    pairs = {
+        **_base(a, left),
+        "order": f"{_subject(earlier)} before {_subject(later)}",
+        # the sentence's own words for each side ("a gong rings out"), which the canonical subjects
+        # ("bell ring") lose: the order checker reads the traits a name promises from them
+        "earlier_words": " ".join(words[0].split()),
+        "later_words": " ".join(words[1].split()),
+    }
     if _negated(left, a):
         return [], sentence
     return [("order", pairs)], left + " ; " + right
