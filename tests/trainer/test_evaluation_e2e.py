@@ -225,3 +225,35 @@ def test_two_models_are_evaluated_compared_and_a_redelivery_writes_nothing(
     assert item_counts(settings, base_id) == (7, 7)
     # Greedy decoding, and batching does not change greedy answers: the same results again.
     assert again["results"] == before["results"] | {"mean_latency_ms": again["results"]["mean_latency_ms"]}
+
+
+def test_rotations_and_silent_audio_through_the_api_and_the_worker(
+    stack: EvalStack, settings: Settings, benchmark: str
+) -> None:
+    """The tiny RANDOM student asked every question under each rotation and once with silence, through the API
+    and a trainer worker: its report shows the consistency and the answerable-without-audio share."""
+    response = stack.http.post(f"{stack.api_url}/v1/evaluations", timeout=30, json={
+        "model": "base:tiny-random", "label": "shortcuts", "benchmark": benchmark, "max_new_tokens": 8,
+        "batch_size": 8, "choice_rotations": True, "silent_audio": True, "label_audio_contribution": True})
+    assert response.status_code == 202, response.text
+    evaluation_id = response.json()["id"]
+    assert response.json()["progress"]["total"] == 7 * 4 + 7
+    done = wait(stack, evaluation_id)
+    assert done["state"] == "succeeded", (done["error"], stack.logs())
+    results = done["results"]
+    assert results["overall"]["n"] == 7 and item_counts(settings, evaluation_id) == (35, 7)
+    assert results["rotations"]["questions"] == 7 and results["rotations"]["items"]["n"] == 28
+    contribution = results["audio_contribution"]
+    # The question whose audio file is missing cannot be asked with silence either (its length is unknown).
+    assert contribution["questions"] == 6 and contribution["not_asked"] == 1 and contribution["labelled"] == 6
+    report = stack.http.get(f"{stack.api_url}/v1/evaluations/{evaluation_id}/report",
+                            params={"format": "markdown"}, timeout=10).text
+    consistent = results["rotations"]["consistent"]
+    assert f"answered consistently** (same choice under every rotation) | {100 * consistent['accuracy']:.1f}% " \
+           f"({consistent['correct']}/7)" in report
+    without = contribution["without_audio"]
+    assert f"answerable without audio** (right with silence), lenient | {100 * without['accuracy']:.1f}% " \
+           f"({without['correct']}/6)" in report
+    silent = stack.http.get(f"{stack.api_url}/v1/evaluations/{evaluation_id}/items",
+                            params={"silent": True}, timeout=10).json()["items"]
+    assert len(silent) == 7 and all(i["silent"] and i["rotation"] == 0 for i in silent)
