@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sightsound.config import Settings, secret_value
+from sightsound.web import OUTAGE_RETRY_AFTER_S, outage_detail, unavailable_backend
 
 log = logging.getLogger("sightsound.auth")
 
@@ -162,7 +163,15 @@ class AuthGate:
         if secret is None:
             await self._refuse(send, path, self.unconfigured or self.missing_detail)
             return
-        principal = None if self.unconfigured else await self.authenticate(secret)
+        try:
+            principal = None if self.unconfigured else await self.authenticate(secret)
+        except Exception as exc:
+            backend = unavailable_backend(exc)
+            if backend is None:
+                raise
+            log.warning("cannot check credentials: %s does not answer (%s)", backend, type(exc).__name__)
+            await self._unavailable(send, backend)
+            return
         if principal is None:
             await self._refuse(send, path, self.unconfigured or self.refused_detail)
             return
@@ -180,6 +189,16 @@ class AuthGate:
             await send(message)
 
         return marked
+
+    async def _unavailable(self, send: Send, backend: str) -> None:
+        """503 with ``Retry-After``: the keys' store does not answer (a restart), so nobody can be let in now."""
+        payload = json.dumps({"type": "https://sightsound.dev/problems/backend-unavailable",
+                              "title": "Service Unavailable", "status": 503,
+                              "detail": outage_detail(backend)}).encode()
+        await send({"type": "http.response.start", "status": 503, "headers": [
+            (b"content-type", b"application/problem+json"), (b"content-length", str(len(payload)).encode()),
+            (b"retry-after", str(OUTAGE_RETRY_AFTER_S).encode())]})
+        await send({"type": "http.response.body", "body": payload})
 
     async def _refuse(self, send: Send, path: str, detail: str) -> None:
         body, content_type = self.refusal(401, detail, path)

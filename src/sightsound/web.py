@@ -45,6 +45,37 @@ def problem_response(status: int, detail: str, kind: str | None = None, **extra:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
+#: Seconds a client is told to wait (``Retry-After``) when PostgreSQL or Redis does not answer.
+OUTAGE_RETRY_AFTER_S = 5
+
+
+def unavailable_backend(exc: BaseException) -> str | None:
+    """``"PostgreSQL"`` or ``"Redis"`` when ``exc`` says that store does not answer (a restart, an outage: not the
+    request's fault and not a bug), else ``None``."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, (OperationalError, InterfaceError)) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated):
+        return "PostgreSQL"
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        return "Redis"
+    return None
+
+
+def outage_detail(backend: str) -> str:
+    return (f"{backend} does not answer right now (a restart or an outage); nothing was stored by this request: "
+            f"send it again in a few seconds (Retry-After)")
+
+
+def outage_response(backend: str) -> JSONResponse:
+    """503 with ``Retry-After``: what a request gets while PostgreSQL or Redis is away."""
+    response = problem_response(503, outage_detail(backend), "backend-unavailable")
+    response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_S)
+    return response
+
+
 def _with_headers(response: JSONResponse, headers: Mapping[str, str] | None) -> JSONResponse:
     response.headers.update(headers or {})
     return response
@@ -84,8 +115,18 @@ def install_problem_handlers(app: FastAPI) -> None:
         # Never a stack trace to the client; the server log has it.
         import logging
 
+        backend = unavailable_backend(exc)
+        if backend is not None:  # an outage of a store, not a bug: 503, retry later
+            logging.getLogger("sightsound").warning("%s does not answer: %s: %s", backend, type(exc).__name__, exc)
+            return outage_response(backend)
         logging.getLogger("sightsound").exception("unhandled error", exc_info=exc)
         return problem_response(500, "internal error; the server log has the details", "internal-error")
+
+    from redis.exceptions import RedisError
+    from sqlalchemy.exc import DBAPIError
+
+    for store_error in (DBAPIError, RedisError):
+        app.add_exception_handler(store_error, _unexpected)
 
 
 def problem_openapi_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from celery import Task
+from celery.exceptions import Retry
 
 from sightsound.clients.base import ServiceRejectedError, TransientServiceError
 from sightsound.clients.slots import NoSlotError
@@ -20,11 +21,14 @@ from sightsound.media.errors import MediaError
 from sightsound.tasks.app import celery_app
 from sightsound.tasks.recovery import resend_orphans
 from sightsound.tasks.registry import COLLECT, INGEST, REAP_JOBS, REAP_RUNS, REASON, VERIFY, TaskRoute, stage_task
+from sightsound.web import unavailable_backend
 from sightsound_worker import reaper, stages
 from sightsound_worker.pipeline import STAGES
 
 log = logging.getLogger(__name__)
 
+#: A stage interrupted by a PostgreSQL or Redis outage is sent again after this long.
+OUTAGE_RETRY_S = 5.0
 #: A task that found no free model-server slot within SIGHTSOUND_MODEL_SLOT_WAIT_S is sent again after this long.
 SLOT_RETRY_S = 5.0
 
@@ -67,12 +71,30 @@ def _run_stage(task: Task, stage: str, job_id_str: str) -> str:
         stages.fail_job(settings, job_id, f"{stage}: {exc}")
         return "failed"
     except Exception as exc:
+        backend = unavailable_backend(exc)
+        if backend is not None:  # PostgreSQL or Redis restarting is not the job's fault: never fail it for that
+            return _after_outage(task, stage, job_id, backend, exc)
         log.exception("%s of job %s failed", stage, job_id)
         stages.fail_job(settings, job_id, f"{stage}: unexpected error: {type(exc).__name__}: {exc}")
         return "failed"
     if result.next_stage is not None:
         enqueue(result.next_stage, job_id)
     return result.state.value
+
+
+def _after_outage(task: Task, stage: str, job_id: uuid.UUID, backend: str, exc: Exception) -> str:
+    """Send the stage again after :data:`OUTAGE_RETRY_S`; when the broker cannot take it either, leave the job as
+    PostgreSQL has it: the reaper re-sends it (stages are idempotent, and the delivery cap bounds the rounds)."""
+    log.warning("%s of job %s: %s does not answer (%s: %s); again in %.0f s", stage, job_id, backend,
+                type(exc).__name__, exc, OUTAGE_RETRY_S)
+    try:
+        task.retry(exc=exc, countdown=OUTAGE_RETRY_S, max_retries=None)
+    except Retry:
+        raise
+    except Exception as publish:
+        log.warning("%s of job %s not sent again (%s: %s): the reaper will", stage, job_id,
+                    type(publish).__name__, publish)
+    return "deferred"
 
 
 @celery_app.task(name=INGEST.name, bind=True)
