@@ -165,3 +165,15 @@ def test_two_sounds_no_trait_tells_apart_stay_unverifiable():
         put(x, knock(k), at)
     verdict, _ = check("knock before thump", analysis(x))  # both low and short
     assert verdict is VerdictLabel.unverifiable
+
+
+def test_prose_order_keeps_each_sides_words():
+    from sightsound_verifier.prose_claims import sentence_claims
+
+    (kind, attributes), *_ = sentence_claims("The cymbal crashes after the bass drum thumps.")
+    assert kind == "order"
+    # both are 'music' to the canonical subjects: the order names them by their words
+    assert attributes["order"] == "drum before cymbal"
+    assert "drum" in attributes["earlier_words"] and "cymbal" in attributes["later_words"]
+    (_, gong), *_ = sentence_claims("Someone knocks on the door before a gong rings out.")
+    assert "gong" in gong["later_words"]

@@ -373,13 +373,19 @@ def _order(sentence: str) -> Relation:
             return [], sentence
         left, right, word = parts[0], parts[1], "before"
     a, b = _first_hit(left, sentence), _first_hit(right, sentence)
-    if a is None or b is None or _subject(a) == _subject(b):
+    if a is None or b is None or a.text.lower() == b.text.lower():
         return [], sentence
     earlier, later = (b, a) if word == "after" else (a, b)
     words = (right, left) if word == "after" else (left, right)
+    # two sounds of one canonical subject ("a cymbal ... a bass drum": both music) are named by their words
+    names = (
+        (earlier.text.lower(), later.text.lower())
+        if _subject(a) == _subject(b)
+        else (_subject(earlier), _subject(later))
+    )
     pairs = {
         **_base(a, left),
-        "order": f"{_subject(earlier)} before {_subject(later)}",
+        "order": f"{names[0]} before {names[1]}",
         # the sentence's own words for each side ("a gong rings out"), which the canonical subjects
         # ("bell ring") lose: the order checker reads the traits a name promises from them
         "earlier_words": " ".join(words[0].split()),
