@@ -37,6 +37,12 @@ class Recipe:
     sounds: tuple[str, ...]  # recorded sounds (``library:name``) and ``espeak-ng:<voice>``
     picture_gives_answer: bool
     min_duration_s: float = 3.0
+    #: Shuffle the choices per item; False keeps ``answer, *distractors`` in one fixed order per category.
+    shuffle: bool = True
+    #: The choices in their fixed order (``shuffle=False``), the answer among them.
+    fixed_choices: tuple[str, ...] = ()
+    #: Items of one category with the same stratum are spread evenly over the splits (see ``assign_splits``).
+    stratum: str = ""
 
 
 def _pick(rng: np.random.Generator, options: Sequence[str], exclude: Sequence[str] = (), n: int = 1) -> list[str]:
@@ -287,11 +293,86 @@ def loudness(k: int, rng: np.random.Generator) -> Recipe:
     )
 
 
+# --- sound presence (the main job's learnable category) -------------------------------------------
+
+PRESENCE_QUESTION = "Is anything making a sound in this clip?"
+#: In a fixed order: a 170M student learns the two answers that occur in minutes, where reading shuffled
+#: choices would take it far longer (evaluations with choice rotations measure how much it leans on position).
+PRESENCE_CHOICES = (
+    "No, the clip is silent",
+    "Yes, something makes a sound",
+    "It is silent at first, then a sound starts",
+    "A sound plays, then it goes silent",
+)
+#: Photos the embedded teacher reads as a sound source (tagger labels -> a cat meows, a dog barks, a rocket
+#: roars, a clock ticks, a camera clicks) and photos of still scenes it reads as silent.
+SOURCE_PHOTOS = ("chelsea", "horse", "rocket", "clock", "camera")
+STILL_PHOTOS = ("brick", "grass", "gravel", "page", "hubble_deep_field", "coffee", "coins")
+#: What sounds: recordings and espeak-ng voices (an off-screen voice is the classic sound a picture hides).
+PRESENCE_SOUNDS = (
+    "espeak", "freedesktop:alarm-clock-elapsed", "sonic-pi:misc_crow", "espeak", "freedesktop:bell",
+    "sonic-pi:loop_amen", "espeak", "freedesktop:phone-incoming-call", "sonic-pi:guit_em9", "sonic-pi:ambi_choir",
+)
+#: Each block of ten items: (sounding, picture) -- 4 quiet rooms under still pictures (the picture agrees),
+#: 3 sounds under pictures of a source (agrees), 3 sounds under still pictures (MISLEADS: the teacher,
+#: which cannot hear, says silent and claims silence; the verifier hears the sound and rejects the trace).
+PRESENCE_LAYOUT = (
+    (False, "still"), (True, "source"), (True, "still"), (False, "still"), (True, "source"),
+    (False, "still"), (True, "still"), (True, "source"), (False, "still"), (True, "still"),
+)
+PRESENCE_SECONDS = 3.0
+
+
+def _presence_sound(k: int, rng: np.random.Generator, voice_over: bool) -> tuple[AudioSpec, tuple[str, ...]]:
+    """What sounds in item ``k``: an espeak-ng voice when ``voice_over``, else the next of
+    :data:`PRESENCE_SOUNDS` (walked so that every slot of the layout gets each in turn)."""
+    name = "espeak" if voice_over else PRESENCE_SOUNDS[(k + 3 * (k // len(PRESENCE_LAYOUT))) % len(PRESENCE_SOUNDS)]
+    if name == "espeak":
+        voice = VOICES[k % len(VOICES)]
+        sentence = _pick(rng, SENTENCES)[0]
+        return Mix((_speech(sentence, voice, lead_s=float(rng.uniform(0.1, 0.4))), Silence(PRESENCE_SECONDS))), (
+            f"espeak-ng:{voice}",)
+    return Recorded(name, PRESENCE_SECONDS, loop=True), (name,)
+
+
+def sound_presence(k: int, rng: np.random.Generator) -> Recipe:
+    """A quiet room or a sound, under a picture that agrees with the audio in 7 items of 10 and misleads in 3
+    (:data:`PRESENCE_LAYOUT`); ``picture_gives_answer`` says which. Choices in a fixed order."""
+    sounding, picture = PRESENCE_LAYOUT[k % len(PRESENCE_LAYOUT)]
+    photos = SOURCE_PHOTOS if picture == "source" else STILL_PHOTOS
+    photo = photos[(k // len(PRESENCE_LAYOUT) + k) % len(photos)]
+    audio: AudioSpec
+    if sounding:
+        # Half the sounds a still picture hides are an off-screen voice.
+        audio, sounds = _presence_sound(k, rng, picture == "still" and (k + k // len(PRESENCE_LAYOUT)) % 2 == 0)
+    else:  # a quiet room: noise about 66 dB below full scale, not digital zero
+        audio, sounds = Noise(PRESENCE_SECONDS, amplitude=0.0005, seed=k), ()
+    answer = PRESENCE_CHOICES[1] if sounding else PRESENCE_CHOICES[0]
+    wrong = [c for c in PRESENCE_CHOICES if c != answer]
+    return Recipe(
+        "sound_presence",
+        PRESENCE_QUESTION,
+        answer,
+        (wrong[0], wrong[1], wrong[2]),
+        audio,
+        photo,
+        sounds,
+        picture_gives_answer=sounding == (picture == "source"),
+        min_duration_s=PRESENCE_SECONDS,
+        shuffle=False,
+        fixed_choices=PRESENCE_CHOICES,
+        stratum=str(k % len(PRESENCE_LAYOUT)),
+    )
+
+
 RECIPES: dict[str, Callable[[int, np.random.Generator], Recipe]] = {
     "sound_source": sound_source,
     "speech_content": speech_content,
     "music_or_speech": music_or_speech,
     "event_count": event_count,
     "loudness": loudness,
+    "sound_presence": sound_presence,
 }
-CATEGORIES = tuple(RECIPES)
+#: The five categories of the general set (the order items take them in); ``sound_presence`` is asked for
+#: by name (the main job's set).
+CATEGORIES = ("sound_source", "speech_content", "music_or_speech", "event_count", "loudness")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -87,9 +88,12 @@ def item_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, index])
 
 
-def plan_recipes(n: int, seed: int) -> list[Recipe]:
-    """The recipes of items ``0..n-1``: categories in turn, each drawn from its own generator."""
-    return [RECIPES[CATEGORIES[i % len(CATEGORIES)]](i // len(CATEGORIES), item_rng(seed, i)) for i in range(n)]
+def plan_recipes(n: int, seed: int, categories: Sequence[str] = CATEGORIES) -> list[Recipe]:
+    """The recipes of items ``0..n-1``: ``categories`` in turn, each drawn from its own generator."""
+    unknown = [c for c in categories if c not in RECIPES]
+    if unknown or not categories:
+        raise ValueError(f"unknown categories {unknown}; choose from {sorted(RECIPES)}")
+    return [RECIPES[categories[i % len(categories)]](i // len(categories), item_rng(seed, i)) for i in range(n)]
 
 
 def assign_splits(categories: list[str], test: int, seed: int) -> list[SplitName]:
@@ -116,10 +120,16 @@ def assign_splits(categories: list[str], test: int, seed: int) -> list[SplitName
 
 
 def arrange_choices(recipe: Recipe, rng: np.random.Generator) -> tuple[tuple[str, str, str, str], int]:
-    """The answer and its three distractors in a random order, and where the answer landed."""
+    """The answer and its three distractors in a random order (in the recipe's fixed order where it has
+    one), and where the answer landed."""
     options = [recipe.answer, *recipe.distractors]
     if len(set(options)) != 4:
         raise ValueError(f"choices of a {recipe.category} item are not 4 distinct strings: {options}")
+    if not recipe.shuffle:
+        if sorted(recipe.fixed_choices) != sorted(options):
+            raise ValueError(f"the fixed choices of a {recipe.category} item are not its answer and distractors")
+        a, b, c, d = recipe.fixed_choices
+        return (a, b, c, d), recipe.fixed_choices.index(recipe.answer)
     order = [int(i) for i in rng.permutation(4)]
     a, b, c, d = (options[i] for i in order)
     return (a, b, c, d), order.index(0)
@@ -158,8 +168,11 @@ def _render_item(recipe: Recipe, index: int, split: SplitName, seed: int, out_di
     )
 
 
-def build_synthetic_set(out_dir: Path, *, train: int, test: int, seed: int = 0) -> list[SyntheticItem]:
+def build_synthetic_set(out_dir: Path, *, train: int, test: int, seed: int = 0,
+                        categories: Sequence[str] = CATEGORIES) -> list[SyntheticItem]:
     """Write ``train + test`` clips and ``manifest.json`` into ``out_dir``; return the items in order.
+    ``categories``: the categories items take in turn (the five general ones by default; the main job asks
+    for ``sound_presence``).
 
     Needs espeak-ng and the Debian packages ``sonic-pi-samples`` and ``sound-theme-freedesktop``
     (:class:`sightsound_devdata.sounds.MissingSound` names what is missing).
@@ -167,8 +180,8 @@ def build_synthetic_set(out_dir: Path, *, train: int, test: int, seed: int = 0) 
     if train < 0 or test < 0 or train + test == 0:
         raise ValueError("train and test must be >= 0, and at least one item is needed")
     out_dir.mkdir(parents=True, exist_ok=True)
-    recipes = plan_recipes(train + test, seed)
-    splits = assign_splits([r.category for r in recipes], test, seed)
+    recipes = plan_recipes(train + test, seed, categories)
+    splits = assign_splits([r.category + (f":{r.stratum}" if r.stratum else "") for r in recipes], test, seed)
     items = [_render_item(r, i, s, seed, out_dir) for i, (r, s) in enumerate(zip(recipes, splits, strict=True))]
     manifest = {
         "format": FORMAT,
@@ -176,7 +189,7 @@ def build_synthetic_set(out_dir: Path, *, train: int, test: int, seed: int = 0) 
         "seed": seed,
         "train": train,
         "test": test,
-        "categories": list(CATEGORIES),
+        "categories": list(categories),
         "items": [item.manifest_entry() for item in items],
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")

@@ -44,14 +44,19 @@ def _guarded(handler: Handler) -> Handler:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from sightsound_devdata.synthetic_recipes import RECIPES
     from sightsound_ops.mainjob.job import run_main_job
     from sightsound_ops.mainjob.options import MainJobOptions
 
+    unknown = [c for c in args.categories.split(",") if c not in RECIPES]
+    if unknown:
+        print(f"error: unknown --categories {unknown}; choose from {', '.join(RECIPES)}", file=sys.stderr)
+        return 2
     options = MainJobOptions(api_port=args.port, train_clips=args.train_clips, test_clips=args.test_clips,
                              traces_per_question=args.k, keep_running=not args.exit, seed=args.seed,
                              report_dir=Path(args.report_dir), log_dir=Path(args.log_dir),
                              workdir=Path(args.workdir), student_model=args.student, sft_epochs=args.sft_epochs,
-                             grpo_steps=args.grpo_steps)
+                             grpo_steps=args.grpo_steps, categories=tuple(args.categories.split(",")))
     return run_main_job(settings, options)
 
 
@@ -193,6 +198,9 @@ def register(sub: Any) -> None:
     run.add_argument("--student", default="embedded", help="student model (embedded: assembled from shipped weights)")
     run.add_argument("--sft-epochs", type=float, default=MainJobOptions.sft_epochs)
     run.add_argument("--grpo-steps", type=int, default=MainJobOptions.grpo_steps)
+    run.add_argument("--categories", default=",".join(MainJobOptions.categories),
+                     help="synthetic-set categories, comma-separated: sound_presence (default: the learnable one), "
+                     "or sound_source,speech_content,music_or_speech,event_count,loudness")
     run.add_argument("--workdir", default="var/mainjob", help="synthetic set, datasets and checkpoints")
     run.add_argument("--report-dir", default="var/report")
     run.add_argument("--log-dir", default="var/logs")

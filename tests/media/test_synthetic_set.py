@@ -14,7 +14,7 @@ import pytest
 from sightsound.media.ingest import extract_audio, extract_frames
 from sightsound.media.probe import MediaLimits, probe_video
 from sightsound_devdata.sounds import missing_sound_packages
-from sightsound_devdata.synthetic_recipes import CATEGORIES
+from sightsound_devdata.synthetic_recipes import CATEGORIES, PRESENCE_CHOICES, SOURCE_PHOTOS, STILL_PHOTOS
 from sightsound_devdata.synthetic_set import (
     FPS,
     HEIGHT,
@@ -173,3 +173,45 @@ def test_split_assignment_is_stratified_and_checked() -> None:
         assign_splits(categories, 21, seed=0)
     with pytest.raises(ValueError, match="at least one"):
         build_synthetic_set(Path("/nonexistent"), train=0, test=0)
+
+
+# --- the main job's learnable category ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def presence(tmp_path_factory: pytest.TempPathFactory) -> list[SyntheticItem]:
+    return build_synthetic_set(tmp_path_factory.mktemp("presence"), train=30, test=40, seed=0,
+                               categories=["sound_presence"])
+
+
+def test_sound_presence_pictures_mislead_in_three_clips_of_ten(presence: list[SyntheticItem]) -> None:
+    """4 quiet rooms under still pictures and 3 sounds under pictures of a source (the picture agrees), 3
+    sounds under still pictures (it misleads), in the train and the test split alike."""
+    for split, n in (("train", 30), ("test", 40)):
+        chosen = [i for i in presence if i.split == split]
+        assert len(chosen) == n
+        quiet = [i for i in chosen if i.answer == PRESENCE_CHOICES[0]]
+        misleading = [i for i in chosen if not i.picture_gives_answer]
+        assert len(quiet) == 4 * n // 10 and len(misleading) == 3 * n // 10, split
+        assert all(i.answer == PRESENCE_CHOICES[1] and i.photo in STILL_PHOTOS for i in misleading)
+        assert all(i.photo in STILL_PHOTOS for i in quiet)
+        assert {i.photo for i in chosen if i.picture_gives_answer and i not in quiet} <= set(SOURCE_PHOTOS)
+    assert all(i.choices == PRESENCE_CHOICES for i in presence)  # one fixed order
+    sounds = Counter(s.split(":")[0] for i in presence if not i.picture_gives_answer for s in i.sounds)
+    assert sounds["espeak-ng"] >= 5 and len(sounds) >= 3  # off-screen voices among other hidden sounds
+
+
+def test_sound_presence_audio_is_quiet_or_sounding_as_answered(presence: list[SyntheticItem]) -> None:
+    for item in presence[:20]:
+        audio = extract_audio(item.path, RATE)
+        assert audio is not None
+        loudest = float(_frame_db(audio).max())
+        if item.answer == PRESENCE_CHOICES[0]:
+            assert loudest < -50, (item.name, loudest)
+        else:
+            assert loudest > -35, (item.name, loudest)
+
+
+def test_unknown_categories_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown categories"):
+        build_synthetic_set(tmp_path, train=2, test=0, categories=["no-such-category"])

@@ -19,6 +19,7 @@ from sightsound.config import Settings
 from sightsound.contracts.teacher import ReasonRequest, ReasonResponse
 from sightsound.media.ingest import extract_frames
 from sightsound_devdata.demo_clip import DEMO_CHOICES, DEMO_QUESTION, demo_clip
+from sightsound_devdata.synthetic_recipes import PRESENCE_CHOICES, PRESENCE_QUESTION
 from sightsound_teacher.app import create_app
 from sightsound_teacher.backends.embedded_backend import EMBEDDED_MODEL_ID, EmbeddedBackend
 from sightsound_teacher.backends.hf_generate import seeded_generate_rows
@@ -224,3 +225,24 @@ def test_short_budgets_drop_the_sentences_before_the_claims(embedded: EmbeddedBa
     roomy = embedded.row_format(claims, 1, 160)
     assert roomy.think_prefix == claims.prose() and roomy.claims == claims.lines
     assert tight.think_prefix == "" and tight.letter == "B"
+
+
+def test_the_view_decides_whether_the_teacher_expects_sound(embedded: EmbeddedBackend) -> None:
+    """Grounded in its view claims, the teacher answers the main job's presence question from the picture:
+    a still, empty scene -> silent; a cat -> something sounds. Without the grounding term, SmolLM2's
+    likelihoods alone leave both near chance (what the main job's misleading pictures rely on is the former)."""
+    request = ReasonRequest(question=PRESENCE_QUESTION, choices=list(PRESENCE_CHOICES), frame_urls=["file:///x"],
+                            k=2, sampling={"temperature": 0.7, "seed": 0})
+    expected = {"brick": 0, "chelsea": 1}
+    ungrounded = EmbeddedBackend(device="cpu", grounded=False)
+    ungrounded._tagger, ungrounded._model, ungrounded._tokenizer = (  # share the loaded models
+        embedded._tagger, embedded._model, embedded._tokenizer)
+    for name, answer in expected.items():
+        tags = embedded.tags([photo(name)] * 2)
+        judgement = embedded.judge(request, tags)
+        assert judgement.probabilities[answer] > 0.8, (name, judgement.probabilities)
+        greedy = request.model_copy(update={"sampling": request.sampling.model_copy(update={"temperature": 0.0})})
+        assert embedded.judge(greedy, tags).letters == [answer]
+        assert judgement.scores.agreement[answer] == 1.0 or (answer == 1 and judgement.scores.agreement[1] == 0.5)
+        plain = ungrounded.judge(request, tags)
+        assert plain.scores.agreement == () and plain.probabilities[answer] < 0.6, (name, plain.probabilities)

@@ -179,10 +179,16 @@ class ChoiceScores:
     labels: tuple[str, ...]
     with_labels: tuple[float, ...]
     content_free: tuple[float, ...]
+    #: Each choice's agreement with the view's claims (:mod:`sightsound_teacher.view_agreement`); empty: none.
+    agreement: tuple[float, ...] = ()
+    grounding_weight: float = 0.0
 
     @property
     def scores(self) -> list[float]:
-        return calibrated_scores(self.with_labels, self.content_free)
+        calibrated = calibrated_scores(self.with_labels, self.content_free)
+        if not self.agreement:
+            return calibrated
+        return [s + self.grounding_weight * a for s, a in zip(calibrated, self.agreement, strict=True)]
 
 
 def request_salt(question: str, choices: Sequence[str], labels: Sequence[str]) -> str:

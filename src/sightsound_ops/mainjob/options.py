@@ -17,6 +17,11 @@ class MainJobOptions:
     api_port: int = 8000
     train_clips: int = 24
     test_clips: int = 10
+    #: ``sound_presence`` (see :func:`sightsound_devdata.synthetic_recipes.sound_presence`): a question the
+    #: 170M student can learn in minutes and the verifier can check, under pictures that mislead in 3 clips
+    #: of 10, so the ablation can show what verification does at this size. The five general categories
+    #: (``sightsound_devdata.synthetic_recipes.CATEGORIES``) are the other choice.
+    categories: tuple[str, ...] = ("sound_presence",)
     seed: int = 0
     traces_per_question: int = 2  # K: the embedded teacher writes ~100 tokens per sample at ~20 tok/s here
     teacher_max_new_tokens: int = 96

@@ -22,7 +22,8 @@ class SyntheticSplit:
 
 def build_and_import(settings: Settings, options: MainJobOptions) -> SyntheticSplit:
     folder = options.workdir / "synthetic-set"
-    items = build_synthetic_set(folder, train=options.train_clips, test=options.test_clips, seed=options.seed)
+    items = build_synthetic_set(folder, train=options.train_clips, test=options.test_clips, seed=options.seed,
+                                categories=options.categories)
     train = [i for i in items if i.split == "train"]
     test = [i for i in items if i.split == "test"]
     (folder / TEST_FILE).write_text(json.dumps([i.manifest_entry() for i in test], indent=2) + "\n")

@@ -5,8 +5,10 @@ each frame -> SmolLM2-135M-Instruct (:mod:`sightsound.weights.smollm`, float32):
 
 1. The answer is a judgement of the labels, made before any text is written
    (:mod:`sightsound_teacher.choice_scoring`): each choice's likelihood after the summarised labels and
-   the question, calibrated against a content-free context, becomes a distribution at the request's
-   temperature, and each of the K rows draws its letter from it with the request's seed. Left to the
+   the question, calibrated against a content-free context, plus its agreement with the view's claims
+   (:mod:`sightsound_teacher.view_agreement`: a cat in view favours "a cat meowing", a still empty scene
+   "the clip is silent"), becomes a distribution at the request's temperature, and each of the K rows
+   draws its letter from it with the request's seed. Left to the
    grammar-constrained logits instead, the model picked a letter by position (always ``D`` on the
    synthetic set).
 2. The claims are what the tags support (:mod:`sightsound_teacher.sound_sources`: a dog breed gives a
@@ -65,6 +67,7 @@ from sightsound_teacher.prompt import (
 from sightsound_teacher.regex_format import RowFormat
 from sightsound_teacher.sound_sources import ViewClaims, view_claims
 from sightsound_teacher.tagger import TAGGER_ID, FrameTagger, Tag, load_tagger
+from sightsound_teacher.view_agreement import GROUNDING_WEIGHT, agreements
 
 EMBEDDED_MODEL_ID = f"{TAGGER_ID}+smollm2-135m-instruct"
 #: One forward pass or generate at a time on the shared SmolLM2 (loaded once per process).
@@ -89,8 +92,10 @@ class EmbeddedBackend:
     model_id = EMBEDDED_MODEL_ID
     prompt_version = PROMPT_VERSION_TAGS_SCORED
 
-    def __init__(self, *, device: str = "cpu", structured: bool = True, tags_per_frame: int = 3) -> None:
+    def __init__(self, *, device: str = "cpu", structured: bool = True, tags_per_frame: int = 3,
+                 grounded: bool = True) -> None:
         self.device = "cpu" if device == "auto" else device
+        self.grounded = grounded  # add the view-agreement term to the choice scores
         self.structured = structured
         self.tags_per_frame = tags_per_frame
         self._tagger: FrameTagger | None = None
@@ -132,6 +137,9 @@ class EmbeddedBackend:
         labels = evidence_labels(tags, self.tags_per_frame)
         with _MODEL_LOCK:
             scores = score_choices(self._model, self._tokenizer, labels, request.question, request.choices)
+        if self.grounded:
+            scores = dataclasses.replace(scores, agreement=tuple(agreements(request.choices, view_claims(tags).lines)),
+                                         grounding_weight=GROUNDING_WEIGHT)
         sampling = request.sampling
         probabilities = choice_distribution(scores.scores, sampling.temperature, sampling.top_p)
         rows = 1 if sampling.temperature == 0.0 else request.k  # greedy: one row, repeated K times
