@@ -7,6 +7,8 @@ again by the reaper (``sightsound jobs requeue-stuck`` or the periodic ``reap_st
 from __future__ import annotations
 
 from celery import Celery
+from celery.app.amqp import AMQP
+from kombu.connection import Connection
 from kombu.entity import Queue
 
 from sightsound.config import Settings, get_settings
@@ -30,8 +32,29 @@ def task_time_limits(settings: Settings) -> dict[str, dict[str, float]]:
     return limits
 
 
+class BrokerConnection(Connection):
+    """kombu's connection, safe to close after :meth:`collect` (what celery 5.7.0's consumer does when it loses the
+    broker: ``collect()``, then ``close()``).
+
+    ``collect`` detaches the transport (``transport.client = None``) but keeps the default channel, whose close
+    then restores the channel's unacknowledged deliveries through that detached transport: kombu's redis
+    ``_connparams`` raises ``AttributeError: 'NoneType' object has no attribute 'hostname'``, ``ignore_errors``
+    lets it through and the worker dies ("Unrecoverable error") whenever Redis restarts while a task runs with
+    ``acks_late`` (issue 12's soak). Here ``collect`` drops the default channel with the transport, as celery
+    5.6 left it: the deliveries stay in Redis's unacked set and come back after the visibility timeout (or the
+    task acknowledges them when it ends), and the reaper re-sends any job that is still stuck."""
+
+    def collect(self, socket_timeout: float | None = None) -> None:
+        super().collect(socket_timeout)  # type: ignore[no-untyped-call]
+        self._default_channel = None
+
+
+class BrokerAMQP(AMQP):  # type: ignore[misc]
+    Connection = BrokerConnection
+
+
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("sightsound", broker=settings.redis_url, include=["sightsound_worker.tasks"])
+    app = Celery("sightsound", broker=settings.redis_url, include=["sightsound_worker.tasks"], amqp=BrokerAMQP)
     app.conf.update(
         task_queues=[Queue(name) for name in STAGE_QUEUES],  # type: ignore[no-untyped-call]
         task_default_queue="ingest",
