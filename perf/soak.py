@@ -65,7 +65,8 @@ def main() -> int:
         Path(args.out).write_text(payload + "\n")
         print(f"wrote {args.out}")
     ok = (result["jobs_terminal"] == result["uploads"] and "failed" not in result["states"]
-          and not any(result["duplicates"].values()) and result["orphans_after_collector"] == 0)
+          and not any(result["duplicates"].values()) and result["orphans_after_collector"] == 0
+          and not result["worker_crashes"])
     return 0 if ok else 1
 
 

@@ -8,6 +8,7 @@ at will (``add_model_worker``, ``add_ingest_worker``, ``kill``), the way several
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -25,7 +26,7 @@ from sqlalchemy import func, select
 from sightsound.db.keys import create_key
 from sightsound.db.models import TERMINAL_STATES, Job
 from sightsound.db.session import session_scope
-from sightsound_ops.stack import ServiceProcess, free_port, pipeline_worker_process, wait_ready
+from sightsound_ops.stack import ServiceProcess, free_port, pipeline_worker_process, signals_raise, wait_ready
 
 CHOICES = ["A person speaking", "A dog barking", "Piano music", "Nothing at all"]
 
@@ -48,6 +49,7 @@ class PipelineRig:
     api_key: str = ""
     _serial: int = 0
     _http: httpx.Client | None = None
+    _signals: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def __post_init__(self) -> None:
         models = f"http://127.0.0.1:{self.models_port}"
@@ -132,15 +134,22 @@ class PipelineRig:
             self._http = None
 
     def __enter__(self) -> PipelineRig:
+        self._signals.enter_context(signals_raise())  # SIGTERM stops the rig's processes too
         try:
             self.start()
         except BaseException:
-            self.stop()
+            try:
+                self.stop()
+            finally:
+                self._signals.close()
             raise
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            self._signals.close()
 
     # --- jobs --------------------------------------------------------------------------------------------------
     def submit(self, clip: Path, question: str | None = None) -> dict[str, Any]:

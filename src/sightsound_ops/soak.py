@@ -40,7 +40,7 @@ from sightsound.registry import url_path
 from sightsound.tasks.dispatch import Dispatcher
 from sightsound_devdata.clipgen import Tone, VideoSpec, make_clip
 from sightsound_ops.pipeline_rig import CHOICES, PipelineRig, rig_env
-from sightsound_ops.stack import free_port
+from sightsound_ops.stack import free_port, signals_raise
 from sightsound_worker.reaper import requeue_stuck
 
 #: Rows the pipeline must write once: (name, query counting the keys that exist more than once).
@@ -186,11 +186,12 @@ def soak_clips(folder: Path, count: int) -> list[Path]:
                       audio=Tone(220.0 + 15.0 * i, 1.0)) for i in range(count)]
 
 
-def _upload(http: httpx.Client, api_url: str, upload: Upload, deadline: float) -> None:
+def _upload(http: httpx.Client, api_url: str, upload: Upload, deadline: float,
+            stop: threading.Event | None = None) -> None:
     """Send one upload until the API takes it (202, or 200 for a replay), with one Idempotency-Key throughout:
     an outage answers 5xx or drops the connection, and the client tries again as a careful client would."""
     key = uuid.uuid4().hex
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (stop is not None and stop.is_set()):
         upload.attempts += 1
         try:
             with upload.clip.open("rb") as handle:
@@ -237,7 +238,15 @@ def run_soak(database_url: str, work: Path, *, uploads: int = 200, clients: int 
              down_s: float = 4.0, traces: int = 3, timeout_s: float = 900.0,
              say: Any = print) -> dict[str, Any]:
     """The soak; ``database_url`` is a migrated database of its own (reached directly for the checks, through
-    the proxy by the platform). Returns the measurements; raises only when the run cannot go on."""
+    the proxy by the platform). Returns the measurements; raises only when the run cannot go on. However it ends
+    (normally, an exception, Ctrl-C, SIGTERM), every process it started is stopped before it returns."""
+    with signals_raise():
+        return _run_soak(database_url, work, uploads=uploads, clients=clients, distinct_clips=distinct_clips,
+                         down_s=down_s, traces=traces, timeout_s=timeout_s, say=say)
+
+
+def _run_soak(database_url: str, work: Path, *, uploads: int, clients: int, distinct_clips: int, down_s: float,
+              traces: int, timeout_s: float, say: Any) -> dict[str, Any]:
     started = time.monotonic()
     media_root = work / "media"
     media_root.mkdir(parents=True, exist_ok=True)
@@ -266,11 +275,13 @@ def run_soak(database_url: str, work: Path, *, uploads: int = 200, clients: int 
     restarts: list[dict[str, Any]] = []
     crashes: list[dict[str, Any]] = []
     reaped = 0
-    pg_proxy.start()
-    private_redis.start()
+    stop = threading.Event()
+    pool: ThreadPoolExecutor | None = None
     rig = PipelineRig(env=env, log_dir=work / "logs", database_url=proxied_url, teacher_s=0.3, verifier_s=0.3,
                       no_consensus=0.1, reject=0.2)
     try:
+        pg_proxy.start()
+        private_redis.start()
         with rig:
             rig.add_ingest_worker(2)
             rig.add_model_worker(16)
@@ -281,7 +292,7 @@ def run_soak(database_url: str, work: Path, *, uploads: int = 200, clients: int 
                 with httpx.Client(headers={"Authorization": f"Bearer {keys[c]}"}, timeout=30) as http:
                     for upload in plan[c::clients]:
                         try:
-                            _upload(http, rig.api_url, upload, deadline)
+                            _upload(http, rig.api_url, upload, deadline, stop)
                         except BaseException as exc:
                             failures.append(exc)
 
@@ -307,7 +318,8 @@ def run_soak(database_url: str, work: Path, *, uploads: int = 200, clients: int 
                     restarts.append({"what": "redis", "at_uploads_taken": taken, "down_s": down_s,
                                      "at_s": round(time.monotonic() - started, 1)})
                 for name in [n for n in rig.workers() if not rig.processes[n].alive()]:
-                    # What compose's `restart: unless-stopped` does; counted, since a crash is a finding.
+                    # What compose's `restart: unless-stopped` does, so the run can go on and show what else
+                    # breaks; but a crash is a failure of the soak (the tests require none).
                     crashes.append({"worker": name, "at_s": round(time.monotonic() - started, 1),
                                     "log_tail": rig.processes[name].log_tail(6)})
                     say(f"  worker {name} exited: started again")
@@ -331,6 +343,10 @@ def run_soak(database_url: str, work: Path, *, uploads: int = 200, clients: int 
             pool.shutdown(wait=True)
             logs = {name: proc.log_tail(40) for name, proc in rig.processes.items()}
     finally:
+        stop.set()  # the clients give up at once (a signal or an error ended the run early)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        rig.stop()  # idempotent; here too in case the rig's own exit did not run
         private_redis.stop()
         pg_proxy.stop()
         get_engine(proxied_url).dispose()

@@ -19,8 +19,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,9 @@ from sightsound.db.session import session_scope
 
 #: Started by every stack; stopped first, in this order (the api before what it calls).
 CORE_PROCESSES = ("api", "worker", "ingest", "teacher", "verifier", "student")
+#: A worker that exits is started again, unless it died this many times within this many seconds (a crash loop).
+WORKER_RESTART_LIMIT = 5
+WORKER_RESTART_WINDOW_S = 300.0
 
 
 def free_port() -> int:
@@ -87,6 +91,29 @@ class ServiceProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return ""
+
+
+@contextlib.contextmanager
+def signals_raise() -> Iterator[None]:
+    """SIGTERM (what ``timeout`` and ``kill`` send) and SIGHUP raise ``SystemExit`` in the main thread while inside,
+    so the ``finally`` blocks run and stop every process started (each is in a process group of its own,
+    out of reach of a signal to ours); Python's default would end the process on the spot and leave them running.
+    SIGINT already raises ``KeyboardInterrupt``. Outside the main thread, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, _frame: object) -> None:
+        for sig in previous:  # a second signal must not cut the clean-up short (SIGKILL still can)
+            signal.signal(sig, signal.SIG_IGN)
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, _raise) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def trainer_worker_process(log_dir: Path, name: str = "trainer", queues: str = "train,evaluate") -> ServiceProcess:
@@ -147,6 +174,7 @@ class Stack:
     api_key: str | None = None
     _key_id: str | None = None
     _http: httpx.Client | None = None
+    _worker_restarts: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.env.get("SIGHTSOUND_SERVICE_TOKEN"):
@@ -256,9 +284,29 @@ class Stack:
             self.processes[proc_name] = worker
         return self.processes[name]
 
+    def restart_dead_workers(self, now: float | None = None) -> list[str]:
+        """Start again each Celery worker (a process without a health URL) that has exited, its log tail printed,
+        as compose's ``restart: unless-stopped`` does; the names restarted. A worker that died
+        :data:`WORKER_RESTART_LIMIT` times within :data:`WORKER_RESTART_WINDOW_S` is left dead (a crash loop):
+        :meth:`serve_until_interrupted` then ends the stack."""
+        now = time.monotonic() if now is None else now
+        restarted = []
+        for name, proc in self.processes.items():
+            if proc.health_url is not None or proc.alive():
+                continue
+            recent = [t for t in self._worker_restarts.get(name, []) if now - t < WORKER_RESTART_WINDOW_S]
+            if len(recent) >= WORKER_RESTART_LIMIT:
+                continue
+            code = proc.popen.returncode if proc.popen is not None else None
+            print(f"{name} exited ({code}); starting it again:\n{proc.log_tail(15)}", file=sys.stderr, flush=True)
+            proc.start(self.env)
+            self._worker_restarts[name] = [*recent, now]
+            restarted.append(name)
+        return restarted
+
     def serve_until_interrupted(self) -> int:
-        """Keep the stack up until SIGINT/SIGTERM (0) or until one of its processes dies (1, its log tail
-        printed)."""
+        """Keep the stack up until SIGINT/SIGTERM (0) or until one of its servers dies (1, its log tail printed).
+        A worker that exits is started again (:meth:`restart_dead_workers`), unless it keeps dying."""
         stop = False
 
         def _stop(*_: object) -> None:
@@ -268,6 +316,7 @@ class Stack:
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
         while not stop:
+            self.restart_dead_workers()
             for proc in self.processes.values():
                 if not proc.alive():
                     print(f"{proc.name} exited:\n{proc.log_tail()}", file=sys.stderr)

@@ -27,3 +27,5 @@ def test_uploads_survive_a_postgresql_and_a_redis_restart(settings: Settings, tm
     assert result["unfinished"] == 0
     assert result["duplicates"] == dict.fromkeys(result["duplicates"], 0), summary
     assert result["orphans_after_collector"] == 0 and result["missing_files"] == 0, summary
+    # No worker died on the way (the soak starts a dead one again, as compose would, but that is a failure).
+    assert result["worker_crashes"] == [], summary
