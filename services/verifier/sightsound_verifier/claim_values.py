@@ -68,6 +68,23 @@ def parse_count(value: object) -> int | None:
     return _NUMBER_WORDS.get(text)
 
 
+_ESTIMATE = re.compile(
+    r"^\s*(?:about|around|roughly|approximately|approx\.?|nearly|almost|some|close to|~)\s*(.+)$", re.IGNORECASE
+)
+
+
+def parse_count_estimate(value: object) -> tuple[int, bool] | None:
+    """A count and whether it is an estimate (``"about 4"``, ``"~4"``, ``"roughly four"``).
+
+    >>> [parse_count_estimate(v) for v in ("4", "about 4", "~ four", "roughly 6 times", "several")]
+    [(4, False), (4, True), (4, True), (6, True), None]
+    """
+    text = str(value).strip()
+    estimate = _ESTIMATE.match(text)
+    found = parse_count(estimate.group(1) if estimate else text)
+    return None if found is None else (found, estimate is not None)
+
+
 def parse_hz(value: object) -> float | None:
     """``"440Hz"``, ``"1.2 kHz"``, ``"A4"``, ``"C#5"`` -> Hz.
 

@@ -75,6 +75,9 @@ _PER_MINUTE = re.compile(r"\b(\d+(?:\.\d+)?) ?beats (?:per|a|each) minute\b")
 _QUOTED = re.compile(r"[\"“]([^\"”]{1,200})[\"”]|'([^']{2,200})'")
 _AFTER_NEGATION = re.compile(r"^\W{0,3}(?:is |are |was |were |can |could )?(?:not|n't|never|cannot)\b")
 _NEGATED_AFTER = re.compile(r"\b(?:not|never|no longer)\b|n't\b")
+#: Words that make a trend with no sound word a claim about the sound as a whole ("the volume drops").
+_LEVEL_SUBJECT = re.compile(r"\b(?:volume|loudness|level|audio|it|everything|things|overall)\b")
+_STRUCK_INSTRUMENT = re.compile(r"drum|cymbal|gong|snare|tambourine|timpani|bongo|conga|cowbell|xylophone|marimba")
 _QUIET_ADJECTIVE = re.compile(r"^\s+(?:\w+ )?(?:hum|buzz|music|voice|murmur|noise|sound|tune|melody|whisper|beep)")
 
 
@@ -118,15 +121,21 @@ def claims_from_prose(text: str) -> list[ProseClaim]:
 def sentence_claims(sentence: str) -> list[tuple[str, dict[str, str]]]:
     """``(rule, pairs)`` of one lower-case sentence."""
     sentence = _PER_MINUTE.sub(r"\1 bpm", sentence)  # "90 beats per minute" is a tempo, not 90 beats
+    sentence = mod.plain_levels(sentence)  # "the volume does not change": a steady level, not a negation
     hedged = bool(mod.HEDGES.search(sentence))
     window = mod.window(sentence)
     out: list[tuple[str, dict[str, str]]] = []
     rest = sentence
-    for relation in (_exception, _gap, _between, _overlap, _order):
+    for relation in (_exception, _gap, _between, _overlap):
         claims, rest = relation(rest)
         out += claims
-    for clause in _CLAUSE.split(rest):
-        out += _clause_claims(clause, sentence)
+    claims, sides = _ordered_sides(rest)
+    out += claims
+    for text, scope in sides:
+        for clause in _CLAUSE.split(text):
+            for rule, pairs in _clause_claims(clause, sentence):
+                # "a bell rings twice before someone knocks": the knocks are no rings (see _ordered_sides)
+                out.append((rule, {**pairs, **scope} if "count" in pairs else pairs))
     for _, pairs in out:
         if window and "time" not in pairs and "window" not in pairs and "order" not in pairs:
             pairs["window"] = window
@@ -163,7 +172,11 @@ def _negated(clause: str, hit: TermHit) -> bool:
     before = clause[: hit.start]
     if hit.term.family == SILENCE and re.match(r"no |nothing", hit.text):
         return bool(re.search(r"\b(?:not|n't|never)\b", before))
-    return bool(mod.NEGATION.search(before)) or bool(_AFTER_NEGATION.match(clause[hit.end : hit.end + 30]))
+    if mod.NEGATION.search(before):
+        return True
+    after = _AFTER_NEGATION.match(clause[hit.end : hit.end + 30])
+    # "the engine never fades": the fading is denied, not the engine (a claim on the trend, negated)
+    return bool(after) and mod.loudness_trend(clause[hit.end :]) is None
 
 
 def _base(hit: TermHit, clause: str) -> dict[str, str]:
@@ -184,6 +197,8 @@ def _base(hit: TermHit, clause: str) -> dict[str, str]:
 def _clause_claims(clause: str, sentence: str) -> list[tuple[str, dict[str, str]]]:
     hits = _sound_hits(clause, sentence)
     out: list[tuple[str, dict[str, str]]] = []
+    if not hits:
+        return _level_claims(clause)
     seen: set[str] = set()
     instruments = [h for h in hits if h.term.family == INSTRUMENT]
     for position, hit in enumerate(hits):
@@ -209,6 +224,17 @@ def _clause_claims(clause: str, sentence: str) -> list[tuple[str, dict[str, str]
             out.append(("presence", {**pairs, "present": polarity}))
         out += [(key, {**pairs, key: value, "present": polarity}) for key, value in aspects.items()]
     return out
+
+
+def _level_claims(clause: str) -> list[tuple[str, dict[str, str]]]:
+    """A trend said of the sound as a whole ("the volume drops", "it gets louder"): the scene's loudness."""
+    if not _LEVEL_SUBJECT.search(clause):
+        return []
+    trend = mod.loudness_trend(clause)
+    if trend is None:
+        return []
+    present = "no" if mod.NEGATION.search(clause) else "yes"
+    return [("loudness", {"source": "scene", "event": "sound", "loudness": trend, "present": present})]
 
 
 def _aspects(clause: str, hit: TermHit, *, first: bool) -> dict[str, str]:
@@ -361,20 +387,39 @@ def _overlap(sentence: str) -> Relation:
     return [("overlap", pairs)], sentence  # the clauses still say that each sound is there
 
 
+Scope = dict[str, str]
+
+
+def _ordered_sides(sentence: str) -> tuple[list[tuple[str, dict[str, str]]], list[tuple[str, Scope]]]:
+    """The order claim of ``sentence`` and its two sides, each with what a count on it is relative to.
+
+    A count on one side of an order ("a bell rings twice before someone knocks") is of the events before
+    (or after) the other side's sound, which the whole clip's events include: ``count_before`` /
+    ``count_after`` name that sound, and ``other_count`` its own count when the sentence gives one.
+    """
+    claims, rest, sides = _order_with_sides(sentence)
+    return claims, sides or [(rest, {})]
+
+
 def _order(sentence: str) -> Relation:
+    claims, rest, _ = _order_with_sides(sentence)
+    return claims, rest
+
+
+def _order_with_sides(sentence: str) -> tuple[list[tuple[str, dict[str, str]]], str, list[tuple[str, Scope]]]:
     match = _ORDER.search(sentence)
     if match is None:
-        return [], sentence
+        return [], sentence, []
     left, right = sentence[: match.start()], sentence[match.end() :]
     word = match.group(1)
     if not left.strip() and word == "after":  # "After the knock, a man speaks."
         parts = right.split(",", 1)
         if len(parts) != 2:
-            return [], sentence
+            return [], sentence, []
         left, right, word = parts[0], parts[1], "before"
     a, b = _first_hit(left, sentence), _first_hit(right, sentence)
     if a is None or b is None or a.text.lower() == b.text.lower():
-        return [], sentence
+        return [], sentence, []
     earlier, later = (b, a) if word == "after" else (a, b)
     words = (right, left) if word == "after" else (left, right)
     # two sounds of one canonical subject ("a cymbal ... a bass drum": both music) are named by their words
@@ -392,5 +437,23 @@ def _order(sentence: str) -> Relation:
         "later_words": " ".join(words[1].split()),
     }
     if _negated(left, a):
-        return [], sentence
-    return [("order", pairs)], left + " ; " + right
+        return [], sentence, []
+    # each side's counts are relative to the other side's sound (named as in the order value)
+    a_name = _count_partner(a, names[0 if earlier is a else 1])
+    b_name = _count_partner(b, names[1 if earlier is a else 0])
+    a_rel, b_rel = ("count_before", "count_after") if earlier is a else ("count_after", "count_before")
+    sides: list[tuple[str, Scope]] = []
+    for text, rel, other, other_hit, other_text in ((left, a_rel, b_name, b, right), (right, b_rel, a_name, a, left)):
+        scope = {rel: other}
+        told = mod.count(other_text, other_hit.text)
+        if told is not None:
+            scope["other_count"] = told
+        sides.append((text, scope))
+    return [("order", pairs)], left + " ; " + right, sides
+
+
+def _count_partner(hit: TermHit, name: str) -> str:
+    """The other sound a count is relative to: a struck instrument by its own word ("cymbal": a sound to
+    count), not "music" (which would be located as music)."""
+    struck = hit.term.family == INSTRUMENT and _STRUCK_INSTRUMENT.search(hit.text.lower())
+    return hit.text.lower() if struck else name

@@ -156,6 +156,17 @@ def coverage(clause: str) -> str | None:
     return None
 
 
+#: Words of an estimate ("about four knocks"): kept as ``about N``, never an exact count.
+_APPROX = r"about|around|roughly|approximately|some|nearly|almost|close to"
+#: Nouns that may stand between a number and the sound they qualify ("two finger snaps", "three door
+#: knocks"); a plural noun there is what is counted ("two dogs bark": two dogs), so it is not one of them.
+_NOUN_MODIFIERS = (
+    r"(?:finger|door|cymbal|drum|bass drum|snare|kick|bell|hand|knuckle|car|phone|dog|bird|crow|alarm|gong|glass"
+    r"|metal|wood(?:en)?|doorbell|clock|timer|horn|chime|church|bike|bicycle|hammer|whistle|tambourine|cowbell"
+    r"|drumstick|stick|clap|piano|guitar|wind|dinner|sleigh)"
+)
+
+
 def count(clause: str, term_text: str) -> str | None:
     """How many times the sound named by ``term_text`` occurs, as a v2 ``count`` value.
 
@@ -166,13 +177,13 @@ def count(clause: str, term_text: str) -> str | None:
     """
     term = re.escape(term_text)
     match = re.search(
-        rf"\b(?:(exactly|about|around|roughly|{_BOUND_RE}) )?({_N}) (?:(?:separate|distinct|loud|short|quick|sharp"
-        rf"|soft|brief|faint|single|more|consecutive|rapid|\w+-\w+) )*{term}",
+        rf"\b(?:({_APPROX}|exactly|{_BOUND_RE}) )?({_N}) (?:(?:separate|distinct|loud|short|quick|sharp"
+        rf"|soft|brief|faint|single|more|consecutive|rapid|\w+-\w+) )*(?:{_NOUN_MODIFIERS} )?{term}",
         clause,
     )
     if match is None:
         match = re.search(
-            rf"{term}\b.{{0,40}}?\b(?:(exactly|about|around|roughly|{_BOUND_RE}) )?({_N}|once|twice|thrice)"
+            rf"{term}\b.{{0,40}}?\b(?:({_APPROX}|exactly|{_BOUND_RE}) )?({_N}|once|twice|thrice)"
             rf"(?: times)?\b",
             clause,
         )
@@ -181,6 +192,8 @@ def count(clause: str, term_text: str) -> str | None:
     if match is not None:
         value = number(match.group(2))
         if value is not None and value == int(value) and value > 0:
+            if match.group(1) and re.fullmatch(_APPROX, match.group(1)):
+                return f"about {int(value)}"  # an estimate: the count checker allows it more slack
             return f"{_bound(match.group(1))}{int(value)}"
     if re.search(rf"\b(?:several|many|numerous) (?:\w+ )?{term}|{term}\b.{{0,20}}\b(?:several|many) times", clause):
         return ">=3"
@@ -189,24 +202,124 @@ def count(clause: str, term_text: str) -> str | None:
     return None
 
 
+_BY = r"(?:(?:much|a lot|a bit|a little|slightly|even|far|ever|increasingly|progressively|noticeably|\w+ly)\s+)*"
+_CHANGES = r"(?:gets?|getting|got|grows?|growing|grew|becomes?|becoming|became|turns?|turning|goes|going|is getting)"
+_VOLUME = r"(?:volume|loudness|level|intensity)"
+_OF = r"(?:'s|s'| of (?:the |a |an |its |their )?[a-z]+(?: [a-z]+)?)?"
+_DENIED = r"(?:(?:does not|doesn't|did not|didn't|never|will not|won't) )?"
+_RISING: Final = re.compile(
+    rf"\b{_CHANGES}\s+{_BY}(?:louder|stronger|more intense|more powerful)\b|\blouder and louder\b|\bcrescendo\b"
+    r"|\bswell(?:s|ing|ed)?\b(?! (?:of|in the)\b)|\bbuil(?:ds?|ding|t) (?:up|to|in (?:volume|intensity|loudness))\b"
+    r"|\bintensif(?:y|ies|ying|ied)\b|\bramps? up\b|\bramping up\b"
+    rf"|\b(?:increas|ris|grow|gain|build|swell)\w* in {_VOLUME}\b"
+    rf"|\b{_VOLUME}{_OF} {_DENIED}(?:\w+ly )?(?:increase|rise|grow|build|swell|climb|go(?:es)? up|picks? up|ramps? up"
+    r"|gets? higher)s?\b"
+    r"|\b(?:is|are|gets?|being) turned up\b|\bturns? up the volume\b|\bfad(?:es?|ing|ed) in\b"
+    r"|\b(?:each|every)\b.{0,40}\blouder than the (?:one before|previous(?: one)?|last(?: one)?|one preceding it)\b",
+)
+_FALLING: Final = re.compile(
+    rf"\b{_CHANGES}\s+{_BY}(?:quieter|softer|fainter|weaker|dimmer|less loud)\b"
+    r"|\bfad(?:es?|ing|ed)\b(?! in\b)|\bd(?:ies?|ying|ied) (?:down|away|out|off)\b|\bdecrescendo\b|\bdiminuendo\b"
+    r"|\b(?:tapers?|tapering|tapered|trails?|trailing|trailed) off\b|\bpeters? out\b|\bsubsid(?:es?|ing|ed)\b"
+    r"|\bquiet(?:s|ens?|ed|ing)? down\b|\b(?:ebbs?|ebbing) away\b"
+    rf"|\b(?:decreas|diminish|drop|fall|declin|dropp)\w* in {_VOLUME}\b"
+    rf"|\b{_VOLUME}{_OF} {_DENIED}(?:\w+ly )?(?:decrease|drop|fall|diminishe|decline|dip|go(?:es)? down|sink|lower)s?\b"
+    r"|\b(?:is|are|gets?|being) turned down\b|\bturns? down the volume\b"
+    r"|\b(?:quieter and quieter|softer and softer|fainter and fainter|weaker and weaker)\b"
+    r"|\b(?:each|every)\b.{0,40}\b(?:quieter|softer|fainter|weaker) than the "
+    r"(?:one before|previous(?: one)?|last(?: one)?|one preceding it)\b",
+)
+_STEADY: Final = re.compile(
+    rf"\b(?:steady|constant|even|unchanging|unchanged|stable|consistent|same|uniform|flat|fixed) {_VOLUME}\b"
+    rf"|\b{_VOLUME}{_OF} (?:stays|remains|is|keeps|holds|stay|remain)(?: \w+)? (?:the same|constant|steady|unchanged"
+    r"|even|level|flat|stable|consistent)\b|\b(?:equally|just as|uniformly) loud\b|\bsame loudness\b",
+)
+#: Phrases that say a level does not change with a negation inside ("the volume does not change"), or a
+#: change as two levels ("starts quietly and ends loud"), rewritten before the clause is read, so that
+#: neither the negation nor the word "quiet" is read on its own.
+_REWRITES: Final = (
+    (
+        re.compile(
+            rf"\b({_VOLUME}{_OF}) (?:does not|doesn't|did not|didn't|never|will not|won't) (?:really )?"
+            r"(?:change|vary|fluctuate|waver)s?\b"
+        ),
+        r"\1 stays the same",
+    ),
+    (
+        re.compile(rf"\b(?:does not|doesn't|did not|didn't|never) (?:change|vary|vari|fluctuate)\w* in {_VOLUME}\b"),
+        "stays at the same volume",
+    ),
+    (re.compile(rf"\bno (?:change|variation) in {_VOLUME}\b"), "a steady volume"),
+    (
+        re.compile(
+            r"\bneither (?:gets |grows |becomes )?(?:louder|rises|swells) nor (?:gets |grows |becomes )?"
+            rf"(?:quieter|softer|falls|fades)(?: in {_VOLUME})?"
+        ),
+        "stays at the same volume",
+    ),
+    (
+        re.compile(r"\bwithout (?:getting|growing|becoming) (?:louder|quieter|softer) or (?:louder|quieter|softer)\b"),
+        "at the same volume",
+    ),
+    (
+        re.compile(
+            r"\b(?:starts?|begins?|opens?)(?: off| out)? (?:very )?(?:quiet(?:ly)?|soft(?:ly)?|faint(?:ly)?)\b,? and "
+            r"(?:then )?"
+            r"(?:ends|finishes|becomes|grows|gets|turns|builds)(?: up)?(?: \w+)? (?:loud|louder|loudly)\b"
+            r"|\bfrom (?:quiet|soft|faint) to loud\b"
+        ),
+        "grows louder",
+    ),
+    (
+        re.compile(
+            r"\b(?:starts?|begins?|opens?)(?: off| out)? (?:very )?loud(?:ly)?\b,? and (?:then )?"
+            r"(?:ends|finishes|becomes|grows|gets|turns)(?: \w+)? "
+            r"(?:quiet(?:ly)?|soft(?:ly)?|faint(?:ly)?|quieter|softer)\b"
+            r"|\bfrom loud to (?:quiet|soft|faint)\b"
+        ),
+        "grows quieter",
+    ),
+)
+
+
+def plain_levels(sentence: str) -> str:
+    """``sentence`` with level phrases that hold a negation or the word "quiet" said plainly.
+
+    >>> plain_levels("the volume of the hum does not change"), plain_levels("it starts quietly and ends loud")
+    ('the volume of the hum stays the same', 'it grows louder')
+    """
+    for pattern, plain in _REWRITES:
+        sentence = pattern.sub(plain, sentence)
+    return sentence
+
+
+def loudness_trend(clause: str) -> str | None:
+    """``rising`` / ``falling`` / ``steady`` when the clause says one trend (none when it says two).
+
+    >>> [loudness_trend(c) for c in ("the music swells", "it dies away", "the hum stays at the same level")]
+    ['rising', 'falling', 'steady']
+    >>> loudness_trend("the music fades in and out") is None
+    True
+    """
+    if re.search(r"\bfad(?:es?|ing|ed) in and out\b", clause):
+        return None
+    found = [
+        name
+        for name, pattern in (("rising", _RISING), ("falling", _FALLING), ("steady", _STEADY))
+        if pattern.search(clause)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def loudness(clause: str) -> str | None:
     """``rising`` / ``falling`` / ``steady`` / ``loud`` / ``quiet`` from the clause's loudness words."""
-    if re.search(
-        r"\b(?:gets?|getting|grows?|growing|becomes?|becoming|turns?|rises?|swells?)\s+(?:\w+ly\s+)?louder\b"
-        r"|\bcrescendo\b|\b(?:volume|sound|noise|level|loudness) (?:increases|rises|grows|builds)\b"
-        r"|\bincreas\w* in (?:volume|loudness)\b|\blouder and louder\b|\bbuilds? up\b",
-        clause,
-    ):
-        return "rising"
-    if re.search(
-        r"\b(?:gets?|getting|grows?|growing|becomes?|becoming)\s+(?:\w+ly\s+)?(?:quieter|softer|fainter)\b"
-        r"|\bfad(?:es?|ing)(?: out| away)?\b|\bdies? (?:down|away)\b|\bdecrescendo\b|\bdiminuendo\b"
-        r"|\b(?:volume|sound|noise|level) (?:decreases|drops|falls|diminishes)\b|\bquieter and quieter\b",
-        clause,
-    ):
-        return "falling"
-    if re.search(r"\b(?:steady|constant|even|unchanging|stable) (?:volume|loudness|level)\b", clause):
-        return "steady"
+    if re.search(r"\bfad(?:es?|ing|ed) in and out\b", clause):
+        return None
+    trend = loudness_trend(clause)
+    if trend is not None:
+        return trend
+    if sum(bool(p.search(clause)) for p in (_RISING, _FALLING, _STEADY)) > 1:
+        return None  # "swells and fades": no one trend
     if re.search(r"\b(?:very |extremely )?loud(?:ly)?\b|\bdeafening\b|\bblaring\b", clause):
         return "loud"
     if re.search(r"\b(?:faint(?:ly)?|soft(?:ly)?|quiet(?:ly)?|muffled|barely audible)\b", clause):

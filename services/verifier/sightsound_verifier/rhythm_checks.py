@@ -3,7 +3,12 @@
 Counts come from :func:`sightsound_verifier.onsets.count_events` (speech left out unless the claim is
 about speech, which is not counted at all). The tolerance is none up to 7 events, one up to 12, and
 10% above. A count one step past the tolerance is the analyzer's most likely error (two events merged,
-a ringing tail split), so its contradiction is weakened.
+a ringing tail split), so its contradiction is weakened. An estimate (``about 4``, ``~4``, "roughly four
+knocks") may be off by one more event, or a fifth of larger counts. A count whose sentence names another
+sound beside it ("twice before someone knocks": ``count_before`` / ``count_after``) is of the events
+:mod:`~sightsound_verifier.count_scope` leaves to it: before or after located speech, the group a trait
+split gives, or the whole window with the other sound's events among them (then only too few events
+refute it).
 
 Tempo comes from :func:`sightsound_verifier.tempo.estimate_tempo`. The measured tempo is the pulse the
 accents settle (``pulse_bpm``: the tracked tempo, its double or its half, whichever the accented onsets
@@ -27,8 +32,9 @@ from sightsound.contracts.common import ClaimKind
 from sightsound.contracts.verifier import Claim, Verdict
 from sightsound_verifier.analysis import ClipAnalysis
 from sightsound_verifier.checkers import oriented, ranges_s, resolve_window, unverifiable
-from sightsound_verifier.claim_values import Locatable, parse_bpm, parse_count, subject_kind
+from sightsound_verifier.claim_values import Locatable, parse_bpm, parse_count_estimate, subject_kind
 from sightsound_verifier.claims import asserts_presence
+from sightsound_verifier.count_scope import SPLIT_CONFIDENCE, count_scope
 from sightsound_verifier.tempo import TempoEstimate
 
 NEAR_MISS_FACTOR = 0.8
@@ -55,6 +61,15 @@ def count_tolerance(claimed: int) -> int:
     if claimed <= 12:
         return 1
     return round(0.1 * claimed)
+
+
+def estimate_slack(claimed: int) -> int:
+    """Extra events an estimate ("about four knocks") may be off by: one, or a fifth of larger counts.
+
+    >>> [estimate_slack(n) for n in (2, 4, 10, 20)]
+    [1, 1, 2, 4]
+    """
+    return max(1, round(0.2 * claimed))
 
 
 def tempo_class(bpm: float) -> str | None:
@@ -95,32 +110,61 @@ class EventCountChecker:
 
     def check(self, claim: Claim, clip: ClipAnalysis) -> Verdict:
         raw = claim.attributes.get("count", "")
-        claimed = parse_count(raw)
-        if claimed is None:
+        parsed = parse_count_estimate(raw)
+        if parsed is None:
             return unverifiable(self.name, f"count {raw!r} not understood (expected a number)")
+        claimed, estimate = parsed
         if subject_kind(claim) is Locatable.speech:
             return unverifiable(self.name, "counting words or utterances is not supported")
         window, problem = resolve_window(claim, clip)
         if problem:
             return unverifiable(self.name, problem)
-        found = clip.event_count(window)
+        scope = count_scope(claim, clip, window)
+        found = clip.event_count(scope.window)
+        events = scope.kept(found.events)
+        counted = len(events)
         evidence: dict[str, Any] = {
             "window_s": [round(found.window[0], 3), round(found.window[1], 3)],
             "claimed": claimed,
-            "counted": found.count,
-            "events_s": ranges_s(found.events),
+            "counted": counted,
+            "events_s": ranges_s(events),
             "threshold_dbfs": found.threshold_dbfs,
             "contrast_db": found.contrast_db,
             "speech_events_left_out": found.excluded,
         }
+        if scope.note:
+            evidence["scope"] = scope.note
         if not found.countable:
             reason = found.note or "one continuous sound, not separate events"
             return unverifiable(self.name, f"events cannot be counted: {reason}", **evidence)
-        tolerance = count_tolerance(claimed)
-        off = abs(found.count - claimed)
+        expected = claimed + scope.others
+        tolerance = count_tolerance(expected) + (estimate_slack(claimed) if estimate else 0)
+        about = "about " if estimate else ""
+        if not scope.others_exact:  # the other sound's events are among them, how many is not known
+            off = expected - counted
+            if off <= tolerance:
+                return unverifiable(
+                    self.name,
+                    f"{counted} separate sound event(s) counted: room for {about}{claimed} and the {scope.other}, "
+                    "but which events are which cannot be told offline",
+                    **evidence,
+                )
+            confidence = found.confidence * (NEAR_MISS_FACTOR if off == tolerance + 1 else 1.0)
+            summary = (
+                f"{counted} separate sound event(s) counted: too few for {about}{claimed} and at least one "
+                f"{scope.other} (tolerance {tolerance})"
+            )
+            return oriented(self.name, False, asserts_presence(claim), confidence, summary, **evidence)
+        off = abs(counted - expected)
         holds = off <= tolerance
         confidence = found.confidence * (NEAR_MISS_FACTOR if off == tolerance + 1 else 1.0)
-        summary = f"{found.count} separate sound event(s) counted; claimed {claimed} (tolerance {tolerance})"
+        if scope.mine is not None:  # the split by traits is no surer than the order checker's use of it
+            confidence = min(confidence, SPLIT_CONFIDENCE)
+        also = f" ({scope.note})" if scope.note else ""
+        summary = (
+            f"{counted} separate sound event(s) counted{also}; claimed {about}{claimed}"
+            f"{f' and {scope.others} of the {scope.other}' if scope.others else ''} (tolerance {tolerance})"
+        )
         return oriented(self.name, holds, asserts_presence(claim), confidence, summary, **evidence)
 
 

@@ -16,6 +16,7 @@ from sightsound_verifier.checkers import oriented, ranges_s, resolve_window, unv
 from sightsound_verifier.claim_bounds import holds, split_bound
 from sightsound_verifier.claim_values import Locatable, parse_bpm, parse_count, parse_hz, subject_kind
 from sightsound_verifier.claims import SILENCE_EVENTS, asserts_presence
+from sightsound_verifier.count_scope import count_scope
 from sightsound_verifier.loudness import SILENCE_THRESHOLD_DBFS
 from sightsound_verifier.pitch import analyze_pitch
 from sightsound_verifier.subjects import events_of, located, span_of, subject_ranges, total_s
@@ -154,6 +155,24 @@ class BoundChecker:
         if measured is None or bound is None:
             return unverifiable(self.name, note)
         evidence = {"measured": round(measured, 3), "bound": f"{op}{bound:g}", "what": key}
+        if key == "count":
+            scope = count_scope(claim, clip, window)
+            if scope.note:
+                evidence["scope"] = scope.note
+            if not scope.others_exact:
+                # at least one of the counted events is the other sound's: the subject has at most one fewer
+                most = measured - scope.others
+                lower = op in {">", ">="}
+                if holds(most, op, bound) != lower:
+                    summary = (
+                        f"at most {most:g} of the counted events can be the subject's ({note}); claimed {op}{bound:g}"
+                    )
+                    return oriented(self.name, not lower, asserts_presence(claim), confidence, summary, **evidence)
+                return unverifiable(
+                    self.name,
+                    f"{measured:g} events counted, some of them the {scope.other}'s: which cannot be told offline",
+                    **evidence,
+                )
         if op == "=":  # an exact duration: within 25%
             holds_ = abs(measured - bound) <= 0.25 * max(bound, 0.2)
         else:
@@ -172,10 +191,14 @@ class BoundChecker:
                 return None, None, 0.0, f"count bound {rest!r} not understood"
             if subject_kind(claim) is Locatable.speech:
                 return None, None, 0.0, "counting words or utterances is not supported"
-            found = events_of(claim, clip, window)
+            scope = count_scope(claim, clip, window)
+            found = events_of(claim, clip, scope.window)
             if not found.countable:
                 return None, None, 0.0, f"events cannot be counted: {found.note or 'one continuous sound'}"
-            return float(found.count), float(bound), found.confidence, "separate events counted"
+            # a told count of the other sound is taken off; an untold one is handled by the caller
+            others = scope.others if scope.others_exact else 0
+            counted = len(scope.kept(found.events))
+            return float(counted - others), float(bound), found.confidence, "separate events counted"
         if key == "pitch":
             hz = parse_hz(rest)
             voice = subject_kind(claim) is Locatable.speech
