@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sightsound_devdata.clipgen import AudioSpec, Concat, Mix, Noise, Silence, Speech
+from sightsound_devdata.clipgen import AudioSpec, Concat, FloatArray, Mix, Noise, Silence, Speech
 from sightsound_devdata.photos import NEUTRAL_PHOTOS, PHOTOS
 from sightsound_devdata.sounds import LevelRamp, Recorded
 
@@ -305,14 +305,23 @@ PRESENCE_CHOICES = (
     "A sound plays, then it goes silent",
 )
 #: Photos the embedded teacher reads as a sound source (tagger labels -> a cat meows, a dog barks, a rocket
-#: roars, a clock ticks, a camera clicks) and photos of still scenes it reads as silent.
-SOURCE_PHOTOS = ("chelsea", "horse", "rocket", "clock", "camera")
-STILL_PHOTOS = ("brick", "grass", "gravel", "page", "hubble_deep_field", "coffee", "coins")
-#: What sounds: recordings and espeak-ng voices (an off-screen voice is the classic sound a picture hides).
-PRESENCE_SOUNDS = (
-    "espeak", "freedesktop:alarm-clock-elapsed", "sonic-pi:misc_crow", "espeak", "freedesktop:bell",
-    "sonic-pi:loop_amen", "espeak", "freedesktop:phone-incoming-call", "sonic-pi:guit_em9", "sonic-pi:ambi_choir",
-)
+#: roars, a camera clicks) and photos of still scenes it reads as silent. (The wall clock is left out: its tags
+#: are weak, so K traces disagree and the question is dropped; so is the printed page, whose labels - brass,
+#: menu, crossword - set SmolLM2 writing about a train, a hallucination the verifier rightly rejects but one
+#: that has nothing to do with the picture misleading about the sound.)
+SOURCE_PHOTOS = ("chelsea", "horse", "rocket", "camera")
+STILL_PHOTOS = ("brick", "grass", "gravel", "hubble_deep_field", "coffee", "coins")
+#: Recordings that sound (each clip layers two, from random points, after a random lead, under a random level
+#: tilt, so no two clips share their audio: a shared recording would be train/test leakage by fingerprint).
+PRESENCE_RECORDINGS = (
+    "freedesktop:alarm-clock-elapsed", "sonic-pi:misc_crow", "freedesktop:bell", "sonic-pi:loop_amen",
+    "freedesktop:phone-incoming-call", "sonic-pi:guit_em9", "sonic-pi:ambi_choir", "sonic-pi:loop_tabla",
+    "sonic-pi:loop_mika", "sonic-pi:loop_compus", "sonic-pi:loop_safari", "sonic-pi:ambi_piano",
+    "sonic-pi:loop_breakbeat", "sonic-pi:elec_chime",
+)  # (steady textures such as a drone, a pad or a drum roll are left out: their signatures match at any offset)
+#: Every ordered pair of two recordings; item ``k`` plays pair ``53 k`` (53 is prime to their number, 182, so
+#: items 0-181 all play different pairs).
+_PAIRS = tuple((a, b) for a in PRESENCE_RECORDINGS for b in PRESENCE_RECORDINGS if a != b)
 #: Each block of ten items: (sounding, picture) -- 4 quiet rooms under still pictures (the picture agrees),
 #: 3 sounds under pictures of a source (agrees), 3 sounds under still pictures (MISLEADS: the teacher,
 #: which cannot hear, says silent and claims silence; the verifier hears the sound and rejects the trace).
@@ -321,18 +330,42 @@ PRESENCE_LAYOUT = (
     (False, "still"), (True, "still"), (True, "source"), (False, "still"), (True, "still"),
 )
 PRESENCE_SECONDS = 3.0
+_SUBJECTS = ("The red bus", "My brother", "The old clock", "Our neighbour", "The little dog", "This train",
+             "The blue car", "Her sister")
+_PREDICATES = ("leaves at seven.", "is very late today.", "needs a new battery.", "went to the market.",
+               "was asleep all morning.", "stops near the bridge.", "is painted green.", "will be back soon.")
+
+
+@dataclass(frozen=True)
+class _Offset(AudioSpec):
+    """A recording looped and played from ``start_s`` into it, for ``seconds``."""
+
+    name: str
+    start_s: float
+    seconds: float
+
+    def render(self, sample_rate: int) -> FloatArray:
+        looped = Recorded(self.name, self.start_s + self.seconds, loop=True).render(sample_rate)
+        return looped[round(self.start_s * sample_rate):]
 
 
 def _presence_sound(k: int, rng: np.random.Generator, voice_over: bool) -> tuple[AudioSpec, tuple[str, ...]]:
-    """What sounds in item ``k``: an espeak-ng voice when ``voice_over``, else the next of
-    :data:`PRESENCE_SOUNDS` (walked so that every slot of the layout gets each in turn)."""
-    name = "espeak" if voice_over else PRESENCE_SOUNDS[(k + 3 * (k // len(PRESENCE_LAYOUT))) % len(PRESENCE_SOUNDS)]
-    if name == "espeak":
-        voice = VOICES[k % len(VOICES)]
-        sentence = _pick(rng, SENTENCES)[0]
-        return Mix((_speech(sentence, voice, lead_s=float(rng.uniform(0.1, 0.4))), Silence(PRESENCE_SECONDS))), (
-            f"espeak-ng:{voice}",)
-    return Recorded(name, PRESENCE_SECONDS, loop=True), (name,)
+    """What sounds in item ``k``: an espeak-ng voice saying one of 64 sentences when ``voice_over``, else two
+    recordings from random points, layered; after a random lead of 0-0.8 s and under a random level tilt."""
+    lead = float(rng.uniform(0.0, 0.8))
+    audio: AudioSpec
+    if voice_over:
+        voice = VOICES[int(rng.integers(len(VOICES)))]
+        sentence = f"{_pick(rng, _SUBJECTS)[0]} {_pick(rng, _PREDICATES)[0]}"
+        audio, sounds = Silence(lead) + Speech(sentence, voice=voice), (f"espeak-ng:{voice}",)
+    else:  # two recordings layered, the second 6-18 dB under the first: no two items play the same pair
+        first, second = _PAIRS[(53 * k) % len(_PAIRS)]
+        level = float(rng.uniform(-18.0, -6.0))
+        under = LevelRamp(_Offset(second, float(rng.uniform(0.0, 2.0)), PRESENCE_SECONDS), level, level)
+        audio = Mix((Silence(lead) + _Offset(first, float(rng.uniform(0.0, 2.0)), PRESENCE_SECONDS - lead), under))
+        sounds = (first, second)
+    tilt = rng.uniform(-12.0, 0.0, size=2)
+    return Mix((LevelRamp(audio, float(tilt[0]), float(tilt[1])), Silence(PRESENCE_SECONDS))), sounds
 
 
 def sound_presence(k: int, rng: np.random.Generator) -> Recipe:

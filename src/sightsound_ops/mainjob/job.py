@@ -43,6 +43,7 @@ def stack_env(settings: Settings, options: MainJobOptions) -> dict[str, str]:
         "SIGHTSOUND_TRACES_PER_QUESTION": str(options.traces_per_question),
         "SIGHTSOUND_TEACHER_MAX_NEW_TOKENS": str(options.teacher_max_new_tokens),
         "SIGHTSOUND_STUDENT_BASE_MODELS": json.dumps([options.student_model]),
+        "SIGHTSOUND_STUDENT_AUDIO_WINDOW_S": str(options.student_audio_window_s),
         "SIGHTSOUND_DATASET_ROOT": str((options.workdir / "datasets").resolve()),
         "SIGHTSOUND_TRAINER_OUTPUT_ROOT": str((options.workdir / "runs").resolve()),
     }
