@@ -354,6 +354,7 @@ def _presence_sound(k: int, rng: np.random.Generator, voice_over: bool) -> tuple
     recordings from random points, layered; after a random lead of 0-0.8 s and under a random level tilt."""
     lead = float(rng.uniform(0.0, 0.8))
     audio: AudioSpec
+    sounds: tuple[str, ...]
     if voice_over:
         voice = VOICES[int(rng.integers(len(VOICES)))]
         sentence = f"{_pick(rng, _SUBJECTS)[0]} {_pick(rng, _PREDICATES)[0]}"
