@@ -15,18 +15,21 @@ class MainJobOptions:
     report_dir: Path = Path("var/report")
     log_dir: Path = Path("var/logs")
     api_port: int = 8000
-    # 30 + 30 of the sound_presence set: about 25 unanimous train questions, and 30 test questions, so that
-    # a row that learned to listen (~0.9) and one that did not (~0.4-0.6) have intervals apart.
-    train_clips: int = 30
-    test_clips: int = 30
+    # 24 + 24 of the sound_presence set: about 15 verified train questions, and 24 test questions, so that a
+    # row that learned to listen (~0.9) and one that did not (~0.4-0.6) have intervals apart.
+    train_clips: int = 24
+    test_clips: int = 24
     #: ``sound_presence`` (see :func:`sightsound_devdata.synthetic_recipes.sound_presence`): a question the
     #: 170M student can learn in minutes and the verifier can check, under pictures that mislead in 3 clips
     #: of 10, so the ablation can show what verification does at this size. The five general categories
     #: (``sightsound_devdata.synthetic_recipes.CATEGORIES``) are the other choice.
     categories: tuple[str, ...] = ("sound_presence",)
     seed: int = 0
-    traces_per_question: int = 2  # K: the embedded teacher writes ~60 tokens per sample at ~20 tok/s here
-    teacher_max_new_tokens: int = 64
+    traces_per_question: int = 2  # K: the embedded teacher writes ~80 tokens per sample at ~20 tok/s here
+    # 80: the claim sentences open the reasoning and ~10 free tokens follow. At 64 the sentences did not fit,
+    # the reasoning was SmolLM2's free text alone, and CoT students trained on it (23 steps) rambled past
+    # the answer budget on 17 of 30 test questions.
+    teacher_max_new_tokens: int = 80
     student_model: str = "embedded"
     #: The clips are 3 s: a 3 s audio window (75 audio tokens, not 125) makes every training step and answer
     #: cheaper and cuts nothing.
@@ -43,7 +46,7 @@ class MainJobOptions:
     grpo_max_new_tokens: int = 48
     grpo_learning_rate: float = 2e-5
     lora_rank: int = 8
-    eval_max_new_tokens: int = 80  # above the teacher's 64: a CoT student writes as long as its teacher
+    eval_max_new_tokens: int = 96  # above the teacher's 80: a CoT student writes as long as its teacher
     evaluate_teacher: bool = True  # the ablation's teacher row: K traces per test question from the frames
     keep_running: bool = True
     stage_timeout_s: float = 1800.0
