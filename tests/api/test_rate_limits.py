@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sightsound.config import Settings
 from sightsound_api.main import create_app
 from sightsound_ops.stack import free_port
+from tests.serving import served
 
 
 @pytest.fixture()
@@ -138,23 +139,9 @@ def test_every_limited_operation_documents_the_429(limited: TestClient) -> None:
 
 def test_the_cli_client_waits_as_told_and_sends_again(settings: Settings) -> None:
     """The CLI and the main job (``ApiClient``) back off on a 429 for its ``Retry-After`` instead of failing."""
-    import threading
-
-    import uvicorn
-
     from sightsound_ops.api_client import ApiClient
 
     local = settings.model_copy(update={"rate_limit_read": "1 per 1 second"})
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(local), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        with ApiClient(f"http://127.0.0.1:{port}", api_key=fresh_key(settings.database_url)) as api:
-            pages = [api.get("/v1/datasets") for _ in range(2)]  # the second is refused once, then served
-        assert all("items" in page for page in pages)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with served(create_app(local)) as url, ApiClient(url, api_key=fresh_key(settings.database_url)) as api:
+        pages = [api.get("/v1/datasets") for _ in range(2)]  # the second is refused once, then served
+    assert all("items" in page for page in pages)

@@ -33,7 +33,7 @@ from sightsound.db.models import Checkpoint, Dataset, RunState, TrainingRun
 from sightsound.db.session import session_scope
 from sightsound_devdata.clipgen import Tone, VideoSpec, make_clip
 from sightsound_devdata.demo_clip import silent_video_clip
-from sightsound_ops.stack import ServiceProcess, free_port
+from sightsound_ops.stack import ServiceProcess, free_port, wait_ready
 from tests.conftest import TEST_SERVICE_TOKEN, BearerByUrl
 from tests.student.samples import random_lora_checkpoint, stored_files, wav_bytes
 
@@ -64,19 +64,6 @@ class Serving:
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.log_tail(30)}" for p in self.processes.values())
-
-
-def wait_ready(proc: ServiceProcess, deadline: float) -> None:
-    assert proc.health_url is not None
-    while time.monotonic() < deadline:
-        assert proc.alive(), proc.log_tail()
-        try:
-            if HTTP.get(proc.health_url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(proc.log_tail())
 
 
 @pytest.fixture(scope="module")

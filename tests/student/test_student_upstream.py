@@ -17,6 +17,7 @@ from sightsound.clients.student import StudentClient
 from sightsound.config import Settings
 from sightsound_api.main import create_app
 from sightsound_ops.stack import free_port
+from tests.serving import served
 
 QUESTION = "What can be heard?"
 
@@ -82,28 +83,13 @@ def test_the_student_services_errors_are_mapped(api: TestClient, upstream_status
 def busy_student(settings: Settings, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
     """The real student service (uvicorn on a loopback port) with its queue full: one request is admitted and
     held (``student_max_waiting=0``), so every other request is its 429 with ``Retry-After``."""
-    import threading
-    import time
-
-    import uvicorn
-
     from sightsound_student.app import create_app as create_student
 
     local = settings.model_copy(update={"media_root": tmp_path / "media", "student_base_models": ["tiny-random"],
                                         "student_max_waiting": 0})
     app = create_student(local)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        with app.state.pool._admitted():  # the one request the queue holds
-            yield f"http://127.0.0.1:{port}", local
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with served(app) as url, app.state.pool._admitted():  # the one request the queue holds
+        yield url, local
 
 
 def test_a_busy_student_is_a_429_with_its_retry_after_on_every_proxied_route(

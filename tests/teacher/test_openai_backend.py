@@ -17,7 +17,6 @@ import base64
 import io
 import re
 import socket
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -48,6 +46,7 @@ from sightsound_teacher.frames import load_frames
 from sightsound_teacher.prompt import PROMPT_VERSION_TAGS
 from sightsound_teacher.regex_format import format_regex
 from tests.conftest import SERVICE_HEADERS
+from tests.serving import served
 
 MakeRequest = Callable[..., ReasonRequest]
 VLLM_EXTRAS = {"return_token_ids", "structured_outputs"}
@@ -241,17 +240,8 @@ def free_port() -> int:
 def stub(tiny_backend: TransformersBackend) -> Iterator[Stub]:
     port = free_port()
     state = Stub(url=f"http://127.0.0.1:{port}/v1")
-    config = uvicorn.Config(make_stub_app(tiny_backend, state), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the stub server did not start"
-        time.sleep(0.05)
-    yield state
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(make_stub_app(tiny_backend, state), port):
+        yield state
 
 
 @pytest.fixture

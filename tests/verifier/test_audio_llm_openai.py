@@ -14,7 +14,6 @@ import copy
 import io
 import re
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
@@ -22,7 +21,6 @@ from typing import Any, Literal
 import numpy as np
 import pytest
 import soundfile as sf
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
@@ -39,6 +37,7 @@ from sightsound_verifier.app import create_app
 from sightsound_verifier.audio import AudioClip
 from sightsound_verifier.llm_openai import OpenAIAudioChecker
 from tests.conftest import SERVICE_HEADERS
+from tests.serving import served
 
 RATE = 16_000
 S, C, U = VerdictLabel.supported, VerdictLabel.contradicted, VerdictLabel.unverifiable
@@ -157,19 +156,8 @@ def make_server_app(fake: FakeLLM) -> FastAPI:
 @pytest.fixture(scope="module")
 def fake_llm() -> Iterator[tuple[FakeLLM, str]]:
     fake = FakeLLM()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(make_server_app(fake), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the fake LLM server did not start"
-        time.sleep(0.05)
-    yield fake, f"http://127.0.0.1:{port}/v1"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(make_server_app(fake)) as url:
+        yield fake, f"{url}/v1"
 
 
 @pytest.fixture

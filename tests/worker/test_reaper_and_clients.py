@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import update
@@ -23,6 +20,7 @@ from sightsound.db.session import session_scope
 from sightsound_ops.stack import free_port
 from sightsound_worker.reaper import requeue_stuck
 from sightsound_worker.records import now
+from tests.serving import served
 
 
 def make_job(settings: Settings, state: JobState, *, age_s: float, attempts: int = 0) -> uuid.UUID:
@@ -82,15 +80,8 @@ def flaky_server() -> Iterator[str]:
         status["code"] = code
         return status
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(app) as url:
+        yield url
 
 
 REQUEST = ReasonRequest(question="q", choices=["a", "b", "c", "d"], frame_urls=["file:///f.jpg"])
