@@ -80,22 +80,25 @@ class Recorded(AudioSpec):
     """A recorded sound (see :func:`sound_path` for names) at peak ``amplitude``.
 
     ``seconds=None`` plays it once, whole. Otherwise it is cut to ``seconds`` (with a short fade, so a
-    cut never clicks) or, with ``loop=True``, tiled until it fills ``seconds``.
+    cut never clicks) or, with ``loop=True``, tiled until it fills ``seconds``. ``start_s`` starts it that far
+    in (into the tiling, with ``loop=True``).
     """
 
     name: str
     seconds: float | None = None
     loop: bool = False
     amplitude: float = 0.8
+    start_s: float = 0.0
 
     def render(self, sample_rate: int) -> FloatArray:
         x = decode_sound(sound_path(self.name), sample_rate)
+        skip = round(self.start_s * sample_rate)
         if self.seconds is not None:
-            n = round(self.seconds * sample_rate)
+            n = round(self.seconds * sample_rate) + skip
             if self.loop and 0 < len(x) < n:
                 x = np.tile(x, -(-n // len(x)))
             x = fit_length(x, n)
-        x = x * np.float32(self.amplitude)
+        x = x[skip:] * np.float32(self.amplitude)
         n_fade = min(round(EDGE_FADE_S * sample_rate), len(x) // 2)
         if n_fade > 0:
             ramp = np.linspace(0.0, 1.0, n_fade, dtype=np.float32)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sightsound_devdata.clipgen import AudioSpec, Concat, FloatArray, Mix, Noise, Silence, Speech
+from sightsound_devdata.clipgen import AudioSpec, Concat, Mix, Noise, Silence, Speech
 from sightsound_devdata.photos import NEUTRAL_PHOTOS, PHOTOS
 from sightsound_devdata.sounds import LevelRamp, Recorded
 
@@ -336,19 +336,6 @@ _PREDICATES = ("leaves at seven.", "is very late today.", "needs a new battery."
                "was asleep all morning.", "stops near the bridge.", "is painted green.", "will be back soon.")
 
 
-@dataclass(frozen=True)
-class _Offset(AudioSpec):
-    """A recording looped and played from ``start_s`` into it, for ``seconds``."""
-
-    name: str
-    start_s: float
-    seconds: float
-
-    def render(self, sample_rate: int) -> FloatArray:
-        looped = Recorded(self.name, self.start_s + self.seconds, loop=True).render(sample_rate)
-        return looped[round(self.start_s * sample_rate):]
-
-
 def _presence_sound(k: int, rng: np.random.Generator, voice_over: bool) -> tuple[AudioSpec, tuple[str, ...]]:
     """What sounds in item ``k``: an espeak-ng voice saying one of 64 sentences when ``voice_over``, else two
     recordings from random points, layered; after a random lead of 0-0.8 s and under a random level tilt."""
@@ -362,8 +349,10 @@ def _presence_sound(k: int, rng: np.random.Generator, voice_over: bool) -> tuple
     else:  # two recordings layered, the second 6-18 dB under the first: no two items play the same pair
         first, second = _PAIRS[(53 * k) % len(_PAIRS)]
         level = float(rng.uniform(-18.0, -6.0))
-        under = LevelRamp(_Offset(second, float(rng.uniform(0.0, 2.0)), PRESENCE_SECONDS), level, level)
-        audio = Mix((Silence(lead) + _Offset(first, float(rng.uniform(0.0, 2.0)), PRESENCE_SECONDS - lead), under))
+        under = LevelRamp(Recorded(second, PRESENCE_SECONDS, loop=True, start_s=float(rng.uniform(0.0, 2.0))),
+                          level, level)
+        audio = Mix((Silence(lead) + Recorded(first, PRESENCE_SECONDS - lead, loop=True,
+                                              start_s=float(rng.uniform(0.0, 2.0))), under))
         sounds = (first, second)
     tilt = rng.uniform(-12.0, 0.0, size=2)
     return Mix((LevelRamp(audio, float(tilt[0]), float(tilt[1])), Silence(PRESENCE_SECONDS))), sounds
