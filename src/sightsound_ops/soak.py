@@ -296,6 +296,9 @@ def _run_soak(database_url: str, work: Path, *, uploads: int, clients: int, dist
                         except BaseException as exc:
                             failures.append(exc)
 
+            # (what, at which share of the uploads taken, the server stopped and started, how it is said)
+            outages = (("postgresql", 0.3, pg_proxy, "PostgreSQL goes away (proxy stopped)"),
+                       ("redis", 0.7, private_redis, "Redis restarts"))
             pool = ThreadPoolExecutor(clients)
             futures = [pool.submit(client, c) for c in range(clients)]
             upload_started = time.monotonic()
@@ -303,19 +306,13 @@ def _run_soak(database_url: str, work: Path, *, uploads: int, clients: int, dist
             while time.monotonic() < deadline:
                 time.sleep(1.0)
                 taken = sum(1 for u in plan if u.job_id is not None)
-                if not restarts and taken >= 0.3 * uploads:
-                    say(f"  {taken} uploads taken: PostgreSQL goes away for {down_s:.0f} s (proxy stopped)")
-                    pg_proxy.stop()
+                if len(restarts) < len(outages) and taken >= outages[len(restarts)][1] * uploads:
+                    what, _, server, how = outages[len(restarts)]
+                    say(f"  {taken} uploads taken: {how} ({down_s:.0f} s down)")
+                    server.stop()
                     time.sleep(down_s)
-                    pg_proxy.start()
-                    restarts.append({"what": "postgresql", "at_uploads_taken": taken, "down_s": down_s,
-                                     "at_s": round(time.monotonic() - started, 1)})
-                elif len(restarts) == 1 and taken >= 0.7 * uploads:
-                    say(f"  {taken} uploads taken: Redis restarts ({down_s:.0f} s down)")
-                    private_redis.stop()
-                    time.sleep(down_s)
-                    private_redis.start()
-                    restarts.append({"what": "redis", "at_uploads_taken": taken, "down_s": down_s,
+                    server.start()
+                    restarts.append({"what": what, "at_uploads_taken": taken, "down_s": down_s,
                                      "at_s": round(time.monotonic() - started, 1)})
                 for name in [n for n in rig.workers() if not rig.processes[n].alive()]:
                     # What compose's `restart: unless-stopped` does, so the run can go on and show what else
@@ -337,7 +334,7 @@ def _run_soak(database_url: str, work: Path, *, uploads: int, clients: int, dist
                         say(f"  reaper round failed: {type(exc).__name__}")
                 ids = {u.job_id for u in plan if u.job_id is not None}
                 done, _ = _terminal_count(database_url, ids)
-                if all(f.done() for f in futures) and done >= len(ids) and len(restarts) == 2:
+                if all(f.done() for f in futures) and done >= len(ids) and len(restarts) == len(outages):
                     break
             uploads_s = time.monotonic() - upload_started
             pool.shutdown(wait=True)
